@@ -1,0 +1,276 @@
+"""Turning state values into JSON-compatible data and back.
+
+``serialize`` is a ``functools.singledispatch`` function: register your own types with
+``@serialize.register(MyType)`` returning a dict tagged ``{KEY: "<name>", ...}`` and a matching
+``@deserializer.register("<name>")``.
+
+Unlike Apache Burr, the built-in types round-trip: tuples, sets, frozensets, bytes, datetimes,
+dates, times, timedeltas, decimals, UUIDs, paths, enums, dataclasses and pydantic models come back
+as the same types. Values Apache Burr wrote in its lossy form (plain strings and lists) load as
+written.
+
+Stored data is untrusted input: nothing is ever unpickled unless you opt in
+(``burr.integrations.serde.pickle``), and a class named in stored data is only used if its module is
+already imported by your program (we never import a module because a row names it) and it is of
+the expected kind (an Enum, a dataclass, a pydantic model). Use ``allow_class`` to permit a class
+whose module you have not imported yet.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime
+import decimal
+import enum
+import functools
+import pathlib
+import sys
+import uuid
+from typing import Any, Callable
+
+KEY = "__burr_serde__"
+
+_ALLOWED_CLASSES: dict[str, type] = {}
+
+
+class StringDispatch:
+    """Dispatch on a string key, the deserialisation twin of ``singledispatch``."""
+
+    def __init__(self) -> None:
+        self.func_map: dict[str, Callable[..., Any]] = {}
+
+    def register(self, key: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
+            self.func_map[key] = func
+            return func
+
+        return decorator
+
+    def call(self, key: str, *args: Any, **kwargs: Any) -> Any:
+        func = self.func_map.get(key)
+        if func is None:
+            raise ValueError(
+                f"No function registered for key: {key}. Registered keys are {sorted(self.func_map)}. "
+                f"Register a deserializer with @burr.core.serde.deserializer.register({key!r}) (and import "
+                "the module that does so before loading)."
+            )
+        return func(*args, **kwargs)
+
+
+deserializer = StringDispatch()
+
+
+def allow_class(cls: type) -> type:
+    """Let stored data name ``cls`` even if its module was not imported when loading. Usable as a decorator."""
+    _ALLOWED_CLASSES[_class_path(cls)] = cls
+    return cls
+
+
+def _class_path(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def resolve_class(path: str, kind: str, check: Callable[[Any], bool]) -> Any:
+    """Find the class a stored record names, without importing anything new."""
+    if path in _ALLOWED_CLASSES:
+        return _ALLOWED_CLASSES[path]
+    module_name, _, qualname = path.rpartition(".")
+    obj: Any = None
+    # Qualified names may be nested (Outer.Inner): try the longest importable module prefix.
+    parts = path.split(".")
+    for i in range(len(parts) - 1, 0, -1):
+        module = sys.modules.get(".".join(parts[:i]))
+        if module is None:
+            continue
+        obj = module
+        for attr in parts[i:]:
+            obj = getattr(obj, attr, None)
+            if obj is None:
+                break
+        if obj is not None:
+            break
+    if obj is None:
+        raise ValueError(
+            f"Stored data names the {kind} class '{path}', but module '{module_name}' is not imported. "
+            f"Import it before loading, or call burr.core.serde.allow_class({qualname}). "
+            "(Burr never imports modules named by stored data.)"
+        )
+    if not check(obj):
+        raise ValueError(f"Stored data names '{path}' as a {kind} class, but it is not one; refusing to load it.")
+    return obj
+
+
+@functools.singledispatch
+def serialize(value: Any, **kwargs: Any) -> Any:
+    """Turn ``value`` into JSON-compatible data. Unknown objects fall back to ``str(value)``."""
+    cls = type(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            KEY: "dataclass",
+            "class": _class_path(cls),
+            "value": {f.name: serialize(getattr(value, f.name), **kwargs) for f in dataclasses.fields(value)},
+        }
+    if hasattr(cls, "model_dump") and hasattr(cls, "model_fields") and hasattr(cls, "model_validate"):
+        # a pydantic v2 model: Apache Burr's record shape, so either side can read it
+        from burr.integrations.serde import pydantic as pydantic_serde
+
+        return pydantic_serde.serialize_model(value, **kwargs)
+    return str(value)
+
+
+@serialize.register(type(None))
+def _serialize_none(value: None, **kwargs: Any) -> None:
+    return None
+
+
+@serialize.register(str)
+@serialize.register(int)
+@serialize.register(float)
+@serialize.register(bool)
+def _serialize_primitive(value: Any, **kwargs: Any) -> Any:
+    if type(value) not in (str, int, float, bool):
+        return _serialize_subclass(value, **kwargs)
+    return value
+
+
+def _serialize_subclass(value: Any, **kwargs: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return _serialize_enum(value, **kwargs)
+    for base in (bool, int, float, str):
+        if isinstance(value, base):
+            return base(value)
+    return str(value)
+
+
+@serialize.register(dict)
+def _serialize_dict(value: dict[Any, Any], **kwargs: Any) -> dict[Any, Any]:
+    return {k: serialize(v, **kwargs) for k, v in value.items()}
+
+
+@serialize.register(list)
+def _serialize_list(value: list[Any], **kwargs: Any) -> list[Any]:
+    return [serialize(v, **kwargs) for v in value]
+
+
+@serialize.register(tuple)
+def _serialize_tuple(value: tuple[Any, ...], **kwargs: Any) -> Any:
+    # namedtuples load back as plain tuples
+    return {KEY: "tuple", "value": [serialize(v, **kwargs) for v in value]}
+
+
+@serialize.register(set)
+def _serialize_set(value: set[Any], **kwargs: Any) -> Any:
+    return {KEY: "set", "value": [serialize(v, **kwargs) for v in _stable_order(value)]}
+
+
+@serialize.register(frozenset)
+def _serialize_frozenset(value: frozenset[Any], **kwargs: Any) -> Any:
+    return {KEY: "frozenset", "value": [serialize(v, **kwargs) for v in _stable_order(value)]}
+
+
+def _stable_order(values: Any) -> list[Any]:
+    try:
+        return sorted(values)
+    except TypeError:
+        return list(values)
+
+
+@serialize.register(bytes)
+def _serialize_bytes(value: bytes, **kwargs: Any) -> Any:
+    return {KEY: "bytes", "value": base64.b64encode(value).decode("ascii")}
+
+
+@serialize.register(datetime.datetime)
+def _serialize_datetime(value: datetime.datetime, **kwargs: Any) -> Any:
+    return {KEY: "datetime", "value": value.isoformat()}
+
+
+@serialize.register(datetime.date)
+def _serialize_date(value: datetime.date, **kwargs: Any) -> Any:
+    if isinstance(value, datetime.datetime):
+        return _serialize_datetime(value)
+    return {KEY: "date", "value": value.isoformat()}
+
+
+@serialize.register(datetime.time)
+def _serialize_time(value: datetime.time, **kwargs: Any) -> Any:
+    return {KEY: "time", "value": value.isoformat()}
+
+
+@serialize.register(datetime.timedelta)
+def _serialize_timedelta(value: datetime.timedelta, **kwargs: Any) -> Any:
+    return {KEY: "timedelta", "value": [value.days, value.seconds, value.microseconds]}
+
+
+@serialize.register(decimal.Decimal)
+def _serialize_decimal(value: decimal.Decimal, **kwargs: Any) -> Any:
+    return {KEY: "decimal", "value": str(value)}
+
+
+@serialize.register(uuid.UUID)
+def _serialize_uuid(value: uuid.UUID, **kwargs: Any) -> Any:
+    return {KEY: "uuid", "value": str(value)}
+
+
+@serialize.register(pathlib.PurePath)
+def _serialize_path(value: pathlib.PurePath, **kwargs: Any) -> Any:
+    return {KEY: "path", "value": str(value)}
+
+
+@serialize.register(enum.Enum)
+def _serialize_enum(value: enum.Enum, **kwargs: Any) -> Any:
+    return {KEY: "enum", "class": _class_path(type(value)), "value": serialize(value.value, **kwargs)}
+
+
+def deserialize(value: Any, **kwargs: Any) -> Any:
+    """Inverse of ``serialize``: tagged dicts go to their registered deserializer."""
+    if isinstance(value, dict):
+        if KEY in value:
+            return deserializer.call(value[KEY], value, **kwargs)
+        return {k: deserialize(v, **kwargs) for k, v in value.items()}
+    if isinstance(value, list):
+        return [deserialize(v, **kwargs) for v in value]
+    return value
+
+
+def _items(record: dict[str, Any], **kwargs: Any) -> list[Any]:
+    return [deserialize(v, **kwargs) for v in record["value"]]
+
+
+deserializer.register("tuple")(lambda r, **kw: tuple(_items(r, **kw)))
+deserializer.register("set")(lambda r, **kw: set(_items(r, **kw)))
+deserializer.register("frozenset")(lambda r, **kw: frozenset(_items(r, **kw)))
+deserializer.register("bytes")(lambda r, **kw: base64.b64decode(r["value"]))
+deserializer.register("datetime")(lambda r, **kw: datetime.datetime.fromisoformat(r["value"]))
+deserializer.register("date")(lambda r, **kw: datetime.date.fromisoformat(r["value"]))
+deserializer.register("time")(lambda r, **kw: datetime.time.fromisoformat(r["value"]))
+deserializer.register("timedelta")(lambda r, **kw: datetime.timedelta(*r["value"]))
+deserializer.register("decimal")(lambda r, **kw: decimal.Decimal(r["value"]))
+deserializer.register("uuid")(lambda r, **kw: uuid.UUID(r["value"]))
+deserializer.register("path")(lambda r, **kw: pathlib.Path(r["value"]))
+
+
+@deserializer.register("enum")
+def _deserialize_enum(record: dict[str, Any], **kwargs: Any) -> Any:
+    cls = resolve_class(record["class"], "Enum", lambda c: isinstance(c, type) and issubclass(c, enum.Enum))
+    return cls(deserialize(record["value"], **kwargs))
+
+
+@deserializer.register("dataclass")
+def _deserialize_dataclass(record: dict[str, Any], **kwargs: Any) -> Any:
+    cls = resolve_class(record["class"], "dataclass", lambda c: isinstance(c, type) and dataclasses.is_dataclass(c))
+    values = {k: deserialize(v, **kwargs) for k, v in record["value"].items()}
+    init_fields = {f.name for f in dataclasses.fields(cls) if f.init}
+    obj = cls(**{k: v for k, v in values.items() if k in init_fields})
+    for k, v in values.items():
+        if k not in init_fields:
+            object.__setattr__(obj, k, v)
+    return obj
+
+
+@deserializer.register("pydantic")
+def _deserialize_pydantic(record: dict[str, Any], **kwargs: Any) -> Any:
+    from burr.integrations.serde import pydantic as pydantic_serde
+
+    return pydantic_serde.deserialize_model(record, **kwargs)
