@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: installs what it needs, then lint, types, docs, UI bundle, tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY="${PYTHON:-python3}"
+"$PY" -m pip install -q --disable-pip-version-check -e ".[all,dev,ray]"
+
+# Browser tests drive Debian's Chromium; install it when we can (root with apt), else they skip locally.
+if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium graphviz) >/dev/null
+fi
+
+echo "== ruff" && "$PY" -m ruff check burr tests examples bench
+echo "== mypy" && "$PY" -m mypy
+if [ -f scripts/check_ui_bundle.sh ]; then echo "== ui bundle" && bash scripts/check_ui_bundle.sh; fi
+if [ -f mkdocs.yml ]; then echo "== docs" && "$PY" -m mkdocs build --strict --quiet --site-dir "$(mktemp -d)"; fi
+echo "== pytest"
+"$PY" -m pytest -q -p no:cacheprovider --timeout=600 "$@"
