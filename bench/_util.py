@@ -38,11 +38,14 @@ def arg(name: str, default: str) -> str:
 
 
 def impl() -> str:
-    """Which package is being measured: ``ours`` or ``apache`` (from where ``burr`` was imported)."""
-    import burr
+    """Which package is being measured: ``apache`` when the apache-burr distribution is installed."""
+    from importlib import metadata
 
-    path = os.path.abspath(getattr(burr, "__file__", "") or "")
-    return "apache" if "site-packages" in path else "ours"
+    try:
+        metadata.version("apache-burr")
+    except metadata.PackageNotFoundError:
+        return "ours"
+    return "apache"
 
 
 def scratch_dir(kind: str, label: str) -> str:

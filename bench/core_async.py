@@ -6,6 +6,7 @@ import asyncio
 import time
 
 import _util
+
 from burr.core import ApplicationBuilder, State, action, default, expr
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import _util
+
 from burr.core import ApplicationBuilder, State, action, default, expr
 
 

@@ -9,6 +9,7 @@ import json
 import time
 
 import _util
+
 from burr.core import ApplicationBuilder, State, action
 from burr.tracking import LocalTrackingClient
 

@@ -222,6 +222,23 @@ class PostEndStreamHookAsync(abc.ABC):
     ) -> None: ...
 
 
+
+@lifecycle.base_hook("post_transition_evaluation")
+class PostTransitionEvaluationHook(abc.ABC):
+    """Told which transition the engine took after a step, and every condition it evaluated on the way.
+
+    ``evaluated`` lists ``{"to": name, "condition": condition name, "value": bool}`` in declaration
+    order up to the first true one; ``next_action`` is None when the graph ends. ``sequence_id`` is
+    the step just completed. (Beyond Apache Burr: used by the tracker to show decisions.)
+    """
+
+    @abc.abstractmethod
+    def post_transition_evaluation(
+        self, *, app_id: str, partition_key: str | None, sequence_id: int, from_action: str | None,
+        evaluated: list[dict[str, Any]], next_action: str | None, **future_kwargs: Any,
+    ) -> None: ...
+
+
 # Any hook object: the union of every interface above.
 LifecycleAdapter = Union[
     PreRunStepHook, PreRunStepHookAsync, PostRunStepHook, PostRunStepHookAsync, PostApplicationCreateHook,
@@ -229,5 +246,5 @@ LifecycleAdapter = Union[
     PostApplicationExecuteCallHookAsync, PreStartSpanHook, PreStartSpanHookAsync, PostEndSpanHook,
     PostEndSpanHookAsync, DoLogAttributeHook, DoLogAttributeHookAsync, PreStartStreamHook,
     PreStartStreamHookAsync, PostStreamItemHook, PostStreamItemHookAsync, PostEndStreamHook,
-    PostEndStreamHookAsync,
+    PostEndStreamHookAsync, PostTransitionEvaluationHook,
 ]

@@ -1,0 +1,356 @@
+"""``SQLitePersister``: the embedded default persister (stdlib ``sqlite3``).
+
+Same table as Apache Burr's (so its files load), plus two nullable columns added on first use
+(see ``burr.core._checkpoint``). Connections we open use WAL and ``synchronous=NORMAL``: a commit
+is durable against a process crash at once and against power loss after the next checkpoint (see
+docs/persistence.md; pass ``synchronous="FULL"`` for per-commit power-loss durability).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import pathlib
+import sqlite3
+from typing import Any, Literal, Optional, Union
+
+from burr.core import persistence
+from burr.core._checkpoint import (
+    DEFAULT_SNAPSHOT_EVERY,
+    DEFAULT_SNAPSHOT_RATIO,
+    Checkpointer,
+    Head,
+    Row,
+    StoredRow,
+    conflict_message,
+)
+from burr.core._sql import SQLDialect, StepInfo, prune_plan
+from burr.core.state import State
+
+logger = logging.getLogger(__name__)
+
+_DIALECT = SQLDialect(placeholder="?", state_type="TEXT", text_key_type="TEXT")
+
+
+class SQLitePersister(persistence.BaseStatePersister):
+    """Persists steps to a SQLite table (default ``burr_state``) as delta checkpoints.
+
+    :param db_path: file path (or ``":memory:"``); ignored when ``connection`` is given.
+    :param table_name: table to use; Apache Burr's tables load as they are.
+    :param serde_kwargs: passed to every (de)serializer.
+    :param connect_kwargs: passed to ``sqlite3.connect``.
+    :param connection: an open connection to use instead of opening one.
+    :param journal_mode / synchronous: PRAGMAs for connections we open (default ``WAL`` /
+        ``NORMAL``); applied to a ``connection`` you pass only when given explicitly.
+    :param snapshot_every: at most this many deltas between full snapshots (bounds load cost).
+    :param snapshot_ratio: store a snapshot once the deltas since the last one exceed this
+        multiple of its size (bounds storage at about ``1 + (1 + r) / r`` times the state).
+    """
+
+    PARTITION_KEY_DEFAULT = ""
+
+    def __init__(
+        self,
+        db_path: Union[str, pathlib.Path],
+        table_name: str = "burr_state",
+        serde_kwargs: Optional[dict[str, Any]] = None,
+        connect_kwargs: Optional[dict[str, Any]] = None,
+        connection: Optional[sqlite3.Connection] = None,
+        journal_mode: Optional[str] = None,
+        synchronous: Optional[str] = None,
+        snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
+        snapshot_ratio: float = DEFAULT_SNAPSHOT_RATIO,
+    ) -> None:
+        _DIALECT.check_table_name(table_name)
+        self.db_path = db_path
+        self.table_name = table_name
+        self.connect_kwargs = connect_kwargs
+        self.journal_mode = journal_mode
+        self.synchronous = synchronous
+        self._checkpoints = Checkpointer(serde_kwargs, snapshot_every, snapshot_ratio)
+        self._owns_connection = connection is None
+        self.connection = connection if connection is not None else self._connect()
+        if connection is not None and (journal_mode or synchronous):
+            self._apply_pragmas(journal_mode, synchronous)
+        self._initialized = False
+        self._columns: Optional[bool] = None  # do our two columns exist? None: not checked yet
+        self._sql = _DIALECT.statements(table_name)
+
+    # -- construction --------------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        # autocommit: a single-step save is one atomic INSERT statement, no BEGIN/COMMIT round trip
+        kwargs = {"check_same_thread": False, "isolation_level": None, **(self.connect_kwargs or {})}
+        conn = sqlite3.connect(self.db_path, **kwargs)
+        self._apply_pragmas_to(conn, self.journal_mode or "WAL", self.synchronous or "NORMAL")
+        return conn
+
+    def _apply_pragmas(self, journal_mode: Optional[str], synchronous: Optional[str]) -> None:
+        self._apply_pragmas_to(self.connection, journal_mode, synchronous)
+
+    @staticmethod
+    def _apply_pragmas_to(conn: sqlite3.Connection, journal_mode: Optional[str], synchronous: Optional[str]) -> None:
+        for name, value, allowed in (
+            ("journal_mode", journal_mode, {"WAL", "DELETE", "TRUNCATE", "PERSIST", "MEMORY", "OFF"}),
+            ("synchronous", synchronous, {"OFF", "NORMAL", "FULL", "EXTRA", "0", "1", "2", "3"}),
+        ):
+            if value is None:
+                continue
+            if str(value).upper() not in allowed:
+                raise ValueError(f"SQLite {name}={value!r} is not valid; use one of {sorted(allowed)}.")
+            conn.execute(f"PRAGMA {name}={value}").fetchall()
+
+    @classmethod
+    def from_values(
+        cls,
+        db_path: Union[str, pathlib.Path],
+        table_name: str = "burr_state",
+        serde_kwargs: Optional[dict[str, Any]] = None,
+        connect_kwargs: Optional[dict[str, Any]] = None,
+        **kwargs: Any,
+    ) -> SQLitePersister:
+        """Open ``db_path`` (same arguments as the constructor)."""
+        return cls(db_path, table_name, serde_kwargs, connect_kwargs, **kwargs)
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> SQLitePersister:
+        """``from_values(**config)``."""
+        return cls.from_values(**config)
+
+    def copy(self) -> SQLitePersister:
+        """A persister on the same file with its own connection (for another thread or app)."""
+        return SQLitePersister(
+            self.db_path, self.table_name, self._checkpoints.serde_kwargs, self.connect_kwargs,
+            journal_mode=self.journal_mode, synchronous=self.synchronous,
+            snapshot_every=self._checkpoints.snapshot_every, snapshot_ratio=self._checkpoints.snapshot_ratio,
+        )
+
+    def set_serde_kwargs(self, serde_kwargs: dict[str, Any]) -> None:
+        self._checkpoints.serde_kwargs = dict(serde_kwargs)
+
+    @property
+    def serde_kwargs(self) -> dict[str, Any]:
+        return self._checkpoints.serde_kwargs
+
+    # -- schema --------------------------------------------------------------------------------
+
+    def create_table_if_not_exists(self, table_name: str) -> None:
+        """Create the table (Apache Burr's columns + ours) and its indexes if missing."""
+        sql = _DIALECT.statements(table_name)
+        with self.connection:
+            self.connection.execute(sql.create_table)
+            self.connection.execute(sql.create_index)
+        self._ensure_columns()
+
+    def initialize(self) -> None:
+        self.create_table_if_not_exists(self.table_name)
+        self._initialized = True
+
+    def is_initialized(self) -> bool:
+        if self._initialized:
+            return True
+        row = self.connection.execute(
+            "SELECT name FROM sqlite_master WHERE type='table' AND name=?", (self.table_name,)
+        ).fetchone()
+        self._initialized = row is not None
+        return self._initialized
+
+    def _ensure_columns(self) -> None:
+        present = {r[1] for r in self.connection.execute(f"PRAGMA table_info({self.table_name})")}
+        if not present:
+            self._raise_uninitialized()
+        with self.connection:
+            for column, ddl in self._sql.added_columns:
+                if column not in present:
+                    # adding nullable columns never rewrites or drops existing rows
+                    self.connection.execute(ddl)
+        self._columns = True
+
+    def _has_columns(self) -> bool:
+        if self._columns is None:
+            present = {r[1] for r in self.connection.execute(f"PRAGMA table_info({self.table_name})")}
+            if not present:
+                self._raise_uninitialized()
+            self._columns = all(c in present for c, _ in self._sql.added_columns)
+        return self._columns
+
+    def _raise_uninitialized(self) -> None:
+        raise RuntimeError(
+            f"Uninitialized persister: table '{self.table_name}' does not exist in {self.db_path}. "
+            "Make sure to call .initialize() on the persister before using it."
+        )
+
+    # -- save ----------------------------------------------------------------------------------
+
+    def save(
+        self,
+        partition_key: Optional[str],
+        app_id: str,
+        sequence_id: int,
+        position: str,
+        state: State,
+        status: Literal["completed", "failed"],
+        **kwargs: Any,
+    ) -> None:
+        self.save_many([(partition_key, app_id, sequence_id, position, state, status)])
+
+    def save_many(self, steps: list[tuple[Any, ...]]) -> None:
+        """Save several steps in one transaction (used by the ``write_behind`` cadence)."""
+        if not self._columns:
+            self._ensure_columns()
+        prepared: list[tuple[Row, Head]] = []
+        conn = self.connection
+        try:
+            if len(steps) > 1:
+                conn.execute("BEGIN IMMEDIATE")
+            for pk, app_id, seq, position, state, status in steps:
+                pk = self.PARTITION_KEY_DEFAULT if pk is None else pk
+                row, head = self._checkpoints.prepare(pk, app_id, seq, position, state, status)
+                cur = conn.execute(self._sql.insert_cas, row.params() + (pk, app_id, row.head_low, row.head_high))
+                if cur.rowcount != 1:
+                    self._conflict(row)
+                prepared.append((row, head))
+            conn.commit()
+        except BaseException:
+            if conn.in_transaction:
+                conn.rollback()
+            for row, _ in prepared:
+                self._checkpoints.forget(row.partition_key, row.app_id)
+            raise
+        for row, head in prepared:
+            self._checkpoints.commit(row, head)
+
+    def _conflict(self, row: Row) -> None:
+        stored = self.connection.execute(self._sql.head, (row.partition_key, row.app_id)).fetchone()[0]
+        expected = self._checkpoints.expected_head(row.partition_key, row.app_id)
+        self._checkpoints.forget(row.partition_key, row.app_id)
+        raise persistence.StateConflictError(
+            conflict_message(row.partition_key, row.app_id, row.sequence_id, stored, expected),
+            partition_key=row.partition_key, app_id=row.app_id, sequence_id=row.sequence_id,
+            stored_sequence_id=stored,
+        )
+
+    # -- load ----------------------------------------------------------------------------------
+
+    def load(
+        self, partition_key: Optional[str], app_id: Optional[str], sequence_id: Optional[int] = None, **kwargs: Any
+    ) -> Optional[persistence.PersistedStateData]:
+        pk = self.PARTITION_KEY_DEFAULT if partition_key is None else partition_key
+        conn = self.connection
+        try:
+            sql = self._sql if self._has_columns() else self._sql.legacy
+            if app_id is None:
+                found = conn.execute(sql.latest_app, (pk,)).fetchone()
+                if found is None:
+                    return None
+                app_id = found[0]
+            if sequence_id is None:
+                target = conn.execute(sql.load_latest, (pk, app_id)).fetchone()
+            else:
+                target = conn.execute(sql.load_exact, (pk, app_id, sequence_id)).fetchone()
+            if target is None:
+                return None
+            seq, position, status, payload, created_at, fmt, snap = target
+            chain = []
+            if snap is not None:
+                chain = [StoredRow(*r) for r in conn.execute(sql.load_chain, (pk, app_id, snap, seq))]
+            chain.append(StoredRow(seq, payload, fmt, snap, position))
+        except sqlite3.OperationalError as e:
+            if "no such table" in str(e):
+                self._raise_uninitialized()
+            raise
+        state = self._checkpoints.decode(pk, app_id, chain)
+        return persistence.PersistedStateData(
+            partition_key=pk, app_id=app_id, sequence_id=seq, position=position, state=state,
+            created_at=created_at, status=status,
+        )
+
+    def list_app_ids(self, partition_key: Optional[str], **kwargs: Any) -> list[str]:
+        pk = self.PARTITION_KEY_DEFAULT if partition_key is None else partition_key
+        return [r[0] for r in self.connection.execute(self._sql.list_apps, (pk,))]
+
+    # -- history and retention -----------------------------------------------------------------
+
+    def list_steps(self, partition_key: Optional[str], app_id: str) -> list[StepInfo]:
+        """Every stored step of ``app_id``, oldest first (load any with ``load(pk, app_id, seq)``)."""
+        pk = self.PARTITION_KEY_DEFAULT if partition_key is None else partition_key
+        sql = self._sql if self._has_columns() else self._sql.legacy
+        return [StepInfo.from_row(r) for r in self.connection.execute(sql.list_steps, (pk, app_id))]
+
+    def delete_app(self, partition_key: Optional[str], app_id: str) -> int:
+        """Delete every step of ``app_id``; returns the number of rows removed."""
+        pk = self.PARTITION_KEY_DEFAULT if partition_key is None else partition_key
+        with self.connection:
+            n = self.connection.execute(self._sql.delete_app, (pk, app_id)).rowcount
+        self._checkpoints.forget(pk, app_id)
+        return n
+
+    def prune(self, partition_key: Optional[str], app_id: str, keep_last: int) -> int:
+        """Keep only the last ``keep_last`` steps of ``app_id``; returns the number of rows removed.
+
+        The oldest kept step is rewritten as a full snapshot first (in the same transaction), so
+        every kept step still loads. Forks never depend on their parent's rows.
+        """
+        if keep_last < 1:
+            raise ValueError(f"prune(keep_last={keep_last}) must keep at least one step; use delete_app to remove all.")
+        pk = self.PARTITION_KEY_DEFAULT if partition_key is None else partition_key
+        self._ensure_columns()
+        conn = self.connection
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            steps = [StepInfo.from_row(r) for r in conn.execute(self._sql.list_steps, (pk, app_id))]
+            plan = prune_plan(steps, keep_last)
+            if plan is None:
+                conn.rollback()
+                return 0
+            cut = plan.cut
+            if plan.rewrite:
+                chain = [StoredRow(*r) for r in conn.execute(self._sql.load_chain, (pk, app_id, plan.snap, cut + 1))]
+                state = Checkpointer(self.serde_kwargs).decode(pk, app_id, chain)
+                payload = json.dumps(state.serialize(**self.serde_kwargs), ensure_ascii=False, separators=(",", ":"))
+                conn.execute(self._sql.make_snapshot, (payload, pk, app_id, cut))
+                conn.execute(self._sql.rebase_chain, (cut, pk, app_id, plan.snap, cut))
+            n = conn.execute(self._sql.delete_before, (pk, app_id, cut)).rowcount
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
+        self._checkpoints.forget(pk, app_id)
+        return n
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def cleanup(self) -> None:
+        """Close the connection."""
+        conn = getattr(self, "connection", None)
+        if conn is not None:
+            conn.close()
+
+    def __enter__(self) -> SQLitePersister:
+        return self
+
+    def __exit__(self, *exc: Any) -> Literal[False]:
+        self.cleanup()
+        return False
+
+    def __del__(self) -> None:
+        if getattr(self, "_owns_connection", False):
+            try:
+                self.cleanup()
+            except Exception:
+                pass
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state.pop("connection", None)
+        state["_checkpoints"] = (
+            self._checkpoints.serde_kwargs, self._checkpoints.snapshot_every, self._checkpoints.snapshot_ratio,
+        )
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        serde_kwargs, every, ratio = state.pop("_checkpoints")
+        self.__dict__.update(state)
+        self._checkpoints = Checkpointer(serde_kwargs, every, ratio)
+        self._owns_connection = True
+        self.connection = self._connect()

@@ -1,0 +1,163 @@
+"""SQL shared by the SQLite, PostgreSQL and MySQL persisters (one table layout, three dialects)."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Any, Optional
+
+_TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
+
+_STEP_COLUMNS = "sequence_id, position, status, created_at, snapshot_sequence_id"
+_TARGET_COLUMNS = "sequence_id, position, status, state, created_at, format_version, snapshot_sequence_id"
+_CHAIN_COLUMNS = "sequence_id, state, format_version, snapshot_sequence_id, position"
+
+
+@dataclasses.dataclass(frozen=True)
+class StepInfo:
+    """One stored step, as ``list_steps`` returns it."""
+
+    sequence_id: int
+    position: str
+    status: str
+    created_at: str
+    is_snapshot: bool  # a full state row (ours or Apache Burr's) rather than a delta
+    snapshot_sequence_id: Optional[int]  # for a delta: the snapshot its chain starts at
+
+    @classmethod
+    def from_row(cls, row: tuple[Any, ...]) -> StepInfo:
+        seq, position, status, created_at, snap = row
+        created = created_at.isoformat() if hasattr(created_at, "isoformat") else str(created_at)
+        return cls(int(seq), position, status, created, snap is None, snap)
+
+
+@dataclasses.dataclass(frozen=True)
+class PrunePlan:
+    cut: int  # oldest kept sequence id
+    snap: int  # the snapshot its chain starts at
+    rewrite: bool  # the cut row is a delta and must become a snapshot
+
+
+def prune_plan(steps: list[StepInfo], keep_last: int) -> Optional[PrunePlan]:
+    if len(steps) <= keep_last:
+        return None
+    first_kept = steps[-keep_last]
+    if first_kept.is_snapshot:
+        return PrunePlan(first_kept.sequence_id, first_kept.sequence_id, False)
+    assert first_kept.snapshot_sequence_id is not None
+    return PrunePlan(first_kept.sequence_id, first_kept.snapshot_sequence_id, True)
+
+
+@dataclasses.dataclass
+class Statements:
+    create_table: str
+    create_index: str
+    added_columns: list[tuple[str, str]]
+    insert_cas: str
+    insert: str
+    head: str
+    latest_app: str
+    load_latest: str
+    load_exact: str
+    load_chain: str
+    list_apps: str
+    list_steps: str
+    delete_app: str
+    make_snapshot: str
+    rebase_chain: str
+    delete_before: str
+    legacy: Any = None  # the read statements for a table without our two columns
+
+
+@dataclasses.dataclass(frozen=True)
+class SQLDialect:
+    placeholder: str
+    state_type: str
+    text_key_type: str
+    int_type: str = "INTEGER"
+    timestamp: str = "TIMESTAMP DEFAULT CURRENT_TIMESTAMP"
+    state_param: str = "{p}"  # how the state parameter is written (PostgreSQL casts to JSONB)
+    state_select: str = "state"  # how the state column is read (PostgreSQL reads JSONB as text)
+    value_casts: tuple[str, ...] = ("",) * 8  # PostgreSQL needs the INSERT ... SELECT parameters typed
+    select_from: str = ""  # MySQL wants "SELECT ... FROM DUAL WHERE ..."
+    extra_ddl: tuple[str, ...] = ()  # more statements run by initialize ({table}, {index} filled in)
+
+    def check_table_name(self, table_name: str) -> None:
+        if not isinstance(table_name, str) or not _TABLE_NAME.match(table_name):
+            raise ValueError(
+                f"Table name {table_name!r} is not a valid SQL identifier: use letters, digits and "
+                "underscores (optionally 'schema.table')."
+            )
+
+    def statements(self, table: str) -> Statements:
+        p = self.placeholder
+        sp = self.state_param.format(p=p)
+        index = table.replace(".", "_") + "_created_at_index"
+        key = f"partition_key = {p} AND app_id = {p}"
+        cols = "partition_key, app_id, sequence_id, position, status, state, format_version, snapshot_sequence_id"
+        values = ", ".join(f"{p}{c}" for c in self.value_casts[:5]) + f", {sp}, " + ", ".join(
+            f"{p}{c}" for c in self.value_casts[6:]
+        )
+        st = Statements(
+            create_table=(
+                f"CREATE TABLE IF NOT EXISTS {table} ("
+                f"partition_key {self.text_key_type} DEFAULT '', "
+                f"app_id {self.text_key_type} NOT NULL, "
+                f"sequence_id {self.int_type} NOT NULL, "
+                f"position {self.text_key_type} NOT NULL, "
+                "status VARCHAR(64) NOT NULL, "
+                f"state {self.state_type} NOT NULL, "
+                f"created_at {self.timestamp}, "
+                f"format_version {self.int_type} NULL, "
+                f"snapshot_sequence_id {self.int_type} NULL, "
+                "PRIMARY KEY (partition_key, app_id, sequence_id, position))"
+            ),
+            create_index=f"CREATE INDEX IF NOT EXISTS {index} ON {table} (created_at)",
+            # (MariaDB and SQLite accept IF NOT EXISTS on indexes; PostgreSQL too)
+            added_columns=[
+                ("format_version", f"ALTER TABLE {table} ADD COLUMN format_version {self.int_type} NULL"),
+                ("snapshot_sequence_id", f"ALTER TABLE {table} ADD COLUMN snapshot_sequence_id {self.int_type} NULL"),
+            ],
+            insert_cas=(
+                f"INSERT INTO {table} ({cols}) SELECT {values}{self.select_from} WHERE "
+                f"(SELECT COALESCE(MAX(sequence_id), -1) FROM {table} WHERE {key}) BETWEEN {p} AND {p}"
+            ),
+            insert=f"INSERT INTO {table} ({cols}) VALUES ({values})",
+            head=f"SELECT MAX(sequence_id) FROM {table} WHERE {key}",
+            latest_app=f"SELECT app_id FROM {table} WHERE partition_key = {p} ORDER BY created_at DESC, sequence_id DESC LIMIT 1",
+            load_latest=f"SELECT {_TARGET_COLUMNS} FROM {table} WHERE {key} ORDER BY sequence_id DESC LIMIT 1",
+            load_exact=(
+                f"SELECT {_TARGET_COLUMNS} FROM {table} WHERE {key} AND sequence_id = {p} "
+                "ORDER BY created_at DESC LIMIT 1"
+            ),
+            load_chain=(
+                f"SELECT {_CHAIN_COLUMNS} FROM {table} WHERE {key} AND sequence_id >= {p} AND sequence_id < {p} "
+                "ORDER BY sequence_id"
+            ),
+            list_apps=(
+                f"SELECT app_id FROM {table} WHERE partition_key = {p} GROUP BY app_id ORDER BY MAX(created_at) DESC"
+            ),
+            list_steps=f"SELECT {_STEP_COLUMNS} FROM {table} WHERE {key} ORDER BY sequence_id",
+            delete_app=f"DELETE FROM {table} WHERE {key}",
+            make_snapshot=(
+                f"UPDATE {table} SET state = {sp}, snapshot_sequence_id = NULL WHERE {key} AND sequence_id = {p}"
+            ),
+            rebase_chain=(
+                f"UPDATE {table} SET snapshot_sequence_id = {p} WHERE {key} AND snapshot_sequence_id = {p} "
+                f"AND sequence_id > {p}"
+            ),
+            delete_before=f"DELETE FROM {table} WHERE {key} AND sequence_id < {p}",
+        )
+        if self.state_select != "state":
+            for f in ("load_latest", "load_exact", "load_chain"):
+                sql = getattr(st, f)
+                head, _, rest = sql.partition(" FROM ")
+                setattr(st, f, head.replace(" state,", f" {self.state_select},") + " FROM " + rest)
+        st.legacy = dataclasses.replace(
+            st,
+            load_latest=st.load_latest.replace("format_version, snapshot_sequence_id", "NULL, NULL"),
+            load_exact=st.load_exact.replace("format_version, snapshot_sequence_id", "NULL, NULL"),
+            load_chain=st.load_chain.replace("format_version, snapshot_sequence_id", "NULL, NULL"),
+            list_steps=st.list_steps.replace(_STEP_COLUMNS, "sequence_id, position, status, created_at, NULL"),
+        )
+        return st

@@ -1,0 +1,118 @@
+"""``AsyncSQLitePersister`` on aiosqlite: the async twin of ``SQLitePersister`` (same table and format)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sqlite3
+from collections.abc import AsyncIterator
+from typing import Any, Optional
+
+try:
+    import aiosqlite
+except ImportError as e:  # pragma: no cover
+    from burr.integrations.base import require_plugin
+
+    require_plugin(e, "aiosqlite")
+
+from burr.core._checkpoint import DEFAULT_SNAPSHOT_EVERY, DEFAULT_SNAPSHOT_RATIO
+from burr.core._persist_sqlite import _DIALECT
+from burr.integrations.persisters._sql_core import AsyncSQLPersister
+
+logger = logging.getLogger(__name__)
+
+
+class AsyncSQLitePersister(AsyncSQLPersister):
+    """Async SQLite persister.
+
+    :param connection: an open ``aiosqlite.Connection``.
+    :param table_name: table to use; Apache Burr's tables load as they are.
+    :param serde_kwargs: passed to every (de)serializer.
+    """
+
+    _dialect = _DIALECT
+    _backend_name = "SQLite"
+    PARTITION_KEY_DEFAULT = ""
+
+    def __init__(
+        self,
+        connection: Any,
+        table_name: str = "burr_state",
+        serde_kwargs: Optional[dict[str, Any]] = None,
+        snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
+        snapshot_ratio: float = DEFAULT_SNAPSHOT_RATIO,
+    ) -> None:
+        super().__init__(table_name, serde_kwargs, snapshot_every, snapshot_ratio)
+        self.connection = connection
+
+    @classmethod
+    async def from_values(
+        cls,
+        db_path: str,
+        table_name: str = "burr_state",
+        serde_kwargs: Optional[dict[str, Any]] = None,
+        connect_kwargs: Optional[dict[str, Any]] = None,
+        journal_mode: str = "WAL",
+        synchronous: str = "NORMAL",
+        **kwargs: Any,
+    ) -> AsyncSQLitePersister:
+        """Open ``db_path`` with WAL and ``synchronous=NORMAL`` (see ``SQLitePersister``)."""
+        conn = await aiosqlite.connect(db_path, **(connect_kwargs or {}))
+        for name, value in (("journal_mode", journal_mode), ("synchronous", synchronous)):
+            if not str(value).isalnum():
+                raise ValueError(f"SQLite {name}={value!r} is not valid.")
+            await (await conn.execute(f"PRAGMA {name}={value}")).fetchall()
+        return cls(conn, table_name, serde_kwargs, **kwargs)
+
+    @classmethod
+    async def from_config(cls, config: dict[str, Any]) -> AsyncSQLitePersister:
+        return await cls.from_values(**config)
+
+    def copy(self) -> AsyncSQLitePersister:
+        """A persister sharing this connection (Apache Burr's semantics)."""
+        return AsyncSQLitePersister(
+            self.connection, self.table_name, self.serde_kwargs, self._checkpoints.snapshot_every,
+            self._checkpoints.snapshot_ratio,
+        )
+
+    async def _fetch(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        try:
+            async with self.connection.execute(sql, params) as cur:
+                return [tuple(r) for r in await cur.fetchall()]
+        except sqlite3.OperationalError as e:
+            if "no such table" in str(e):
+                raise self._uninitialized() from e
+            raise
+
+    async def _run(self, sql: str, params: tuple[Any, ...] = ()) -> int:
+        async with self.connection.execute(sql, params) as cur:
+            return int(cur.rowcount)
+
+    @contextlib.asynccontextmanager
+    async def _tx(self) -> AsyncIterator[None]:
+        conn = self.connection
+        if not conn.in_transaction:
+            await conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+            await conn.commit()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await conn.rollback()
+            raise
+
+    async def _table_exists(self) -> bool:
+        rows = await self._fetch("SELECT name FROM sqlite_master WHERE type='table' AND name=?", (self.table_name,))
+        return bool(rows)
+
+    async def _columns_present(self) -> set[str]:
+        return {r[1] for r in await self._fetch(f"PRAGMA table_info({self.table_name})")}
+
+    async def cleanup(self) -> None:
+        """Close the connection."""
+        await self.connection.close()
+
+    async def close(self) -> None:
+        """Deprecated: use ``cleanup()``."""
+        logger.warning("AsyncSQLitePersister.close() is deprecated; use cleanup() (or `async with`).")
+        await self.cleanup()

@@ -1,0 +1,345 @@
+"""Redis persisters: ``RedisBasePersister`` (redis-py), ``AsyncRedisBasePersister`` (redis.asyncio) and
+the deprecated ``RedisPersister``.
+
+Layout (``ns:`` = ``namespace + ":"`` when a namespace is set), as in Apache Burr plus one index:
+
+* hash ``ns:pk:app_id:seq`` per step: partition_key, app_id, sequence_id, position, status, state,
+  created_at, and ours: format_version, snapshot_sequence_id (see ``burr.core._checkpoint``);
+* sorted set ``ns:pk`` per partition: member app_id, score = its latest sequence id;
+* sorted set ``ns:pk:app_id:__steps`` per application: member = score = each stored sequence id.
+
+A save is one Lua script (atomic on the server): it checks the stored head (compare-and-set),
+then writes the hash and both indexes, so a killed client never leaves a half-written step.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+from typing import Any, Literal, Optional
+
+try:
+    import redis
+except ImportError as e:  # pragma: no cover
+    from burr.integrations.base import require_plugin
+
+    require_plugin(e, "redis")
+
+from burr.core import persistence
+from burr.core._checkpoint import (
+    DEFAULT_SNAPSHOT_EVERY,
+    DEFAULT_SNAPSHOT_RATIO,
+    FORMAT_VERSION,
+    Checkpointer,
+    Row,
+    StoredRow,
+    conflict_message,
+)
+from burr.core._sql import StepInfo, prune_plan
+from burr.core.state import State
+
+logger = logging.getLogger(__name__)
+
+# KEYS: partition zset, app steps zset, step hash. ARGV: app_id, seq, low, high, field, value, ...
+_SAVE_LUA = """
+local top = redis.call('ZREVRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+local head = -1
+if top[2] then head = tonumber(top[2]) else
+  local s = redis.call('ZSCORE', KEYS[1], ARGV[1])
+  if s then head = tonumber(s) end
+end
+if head < tonumber(ARGV[3]) or head > tonumber(ARGV[4]) then return {0, head} end
+if redis.call('EXISTS', KEYS[3]) == 1 then return {0, head} end
+redis.call('HSET', KEYS[3], unpack(ARGV, 5))
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[2])
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+return {1, head}
+"""
+
+_FIELDS = ("sequence_id", "position", "status", "state", "created_at", "format_version", "snapshot_sequence_id")
+
+
+def _s(value: Any) -> Any:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _int(value: Any) -> Optional[int]:
+    value = _s(value)
+    return None if value in (None, "") else int(value)
+
+
+class _RedisKeys:
+    namespace: Optional[str]
+
+    def _prefix(self) -> str:
+        return f"{self.namespace}:" if self.namespace else ""
+
+    def _partition_key(self, pk: str) -> str:
+        return f"{self._prefix()}{pk}"
+
+    def _steps_key(self, pk: str, app_id: str) -> str:
+        return f"{self._prefix()}{pk}:{app_id}:__steps"
+
+    def _step_key(self, pk: str, app_id: str, seq: int) -> str:
+        return f"{self._prefix()}{pk}:{app_id}:{seq}"
+
+    def _save_args(self, row: Row) -> tuple[list[str], list[Any]]:
+        keys = [
+            self._partition_key(row.partition_key), self._steps_key(row.partition_key, row.app_id),
+            self._step_key(row.partition_key, row.app_id, row.sequence_id),
+        ]
+        fields = {
+            "partition_key": row.partition_key, "app_id": row.app_id, "sequence_id": row.sequence_id,
+            "position": row.position, "status": row.status, "state": row.payload,
+            "created_at": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+            "format_version": FORMAT_VERSION, "snapshot_sequence_id": "" if row.snapshot_seq is None else row.snapshot_seq,
+        }
+        args: list[Any] = [row.app_id, row.sequence_id, row.head_low, row.head_high]
+        for k, v in fields.items():
+            args += [k, v]
+        return keys, args
+
+
+def _conflict(row: Row, stored: int, expected: Optional[int]) -> persistence.StateConflictError:
+    stored_seq = None if stored < 0 else stored
+    return persistence.StateConflictError(
+        conflict_message(row.partition_key, row.app_id, row.sequence_id, stored_seq, expected),
+        partition_key=row.partition_key, app_id=row.app_id, sequence_id=row.sequence_id, stored_sequence_id=stored_seq,
+    )
+
+
+def _stored(values: list[Any], seq: int) -> StoredRow:
+    _, position, _, state, _, fmt, snap = values
+    return StoredRow(seq, _s(state), _int(fmt), _int(snap), _s(position))
+
+
+def _unavailable(what: str, e: BaseException) -> persistence.StorageUnavailableError:
+    return persistence.StorageUnavailableError(
+        f"Lost the connection to Redis while {what}: {e}. Nothing was saved for this step; the last committed "
+        "step is intact. Reload the application with initialize_from(...) once Redis is reachable."
+    )
+
+
+class RedisBasePersister(_RedisKeys, persistence.BaseStatePersister):
+    """Persists steps to Redis as delta checkpoints.
+
+    :param connection: a ``redis.Redis`` client.
+    :param serde_kwargs: passed to every (de)serializer.
+    :param namespace: prefix for every key (lets apps share a database).
+    """
+
+    PARTITION_KEY_DEFAULT = ""
+
+    def __init__(
+        self,
+        connection: Any,
+        serde_kwargs: Optional[dict[str, Any]] = None,
+        namespace: Optional[str] = None,
+        snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
+        snapshot_ratio: float = DEFAULT_SNAPSHOT_RATIO,
+    ) -> None:
+        self.connection = connection
+        self.namespace = namespace
+        self._checkpoints = Checkpointer(serde_kwargs, snapshot_every, snapshot_ratio)
+        self._script = connection.register_script(_SAVE_LUA)
+
+    @classmethod
+    def from_values(
+        cls,
+        host: str,
+        port: int,
+        db: int,
+        password: Optional[str] = None,
+        serde_kwargs: Optional[dict[str, Any]] = None,
+        redis_client_kwargs: Optional[dict[str, Any]] = None,
+        namespace: Optional[str] = None,
+        **kwargs: Any,
+    ) -> RedisBasePersister:
+        client = redis.Redis(host=host, port=port, db=db, password=password, **(redis_client_kwargs or {}))
+        return cls(client, serde_kwargs, namespace, **kwargs)
+
+    def set_serde_kwargs(self, serde_kwargs: dict[str, Any]) -> None:
+        self._checkpoints.serde_kwargs = dict(serde_kwargs)
+
+    @property
+    def serde_kwargs(self) -> dict[str, Any]:
+        return self._checkpoints.serde_kwargs
+
+    def copy(self) -> RedisBasePersister:
+        return type(self)(
+            self.connection, self.serde_kwargs, self.namespace, self._checkpoints.snapshot_every,
+            self._checkpoints.snapshot_ratio,
+        )
+
+    def is_initialized(self) -> bool:
+        return True  # Redis needs no schema
+
+    def save(
+        self, partition_key: Optional[str], app_id: str, sequence_id: int, position: str, state: State,
+        status: Literal["completed", "failed"], **kwargs: Any,
+    ) -> None:
+        pk = self.PARTITION_KEY_DEFAULT if partition_key is None else partition_key
+        row, head = self._checkpoints.prepare(pk, app_id, sequence_id, position, state, status)
+        keys, args = self._save_args(row)
+        try:
+            ok, stored = self._script(keys=keys, args=args)
+        except (redis.ConnectionError, redis.TimeoutError) as e:
+            self._checkpoints.forget(pk, app_id)
+            raise _unavailable(f"saving step {sequence_id} of app '{app_id}'", e) from e
+        if not ok:
+            expected = self._checkpoints.expected_head(pk, app_id)
+            self._checkpoints.forget(pk, app_id)
+            raise _conflict(row, int(stored), expected)
+        self._checkpoints.commit(row, head)
+
+    def _latest_seq(self, pk: str, app_id: str) -> Optional[int]:
+        top = self.connection.zrevrange(self._steps_key(pk, app_id), 0, 0)
+        if top:
+            return int(_s(top[0]))
+        score = self.connection.zscore(self._partition_key(pk), app_id)
+        return None if score is None else int(score)
+
+    def load(
+        self, partition_key: Optional[str], app_id: Optional[str], sequence_id: Optional[int] = None, **kwargs: Any
+    ) -> Optional[persistence.PersistedStateData]:
+        pk = self.PARTITION_KEY_DEFAULT if partition_key is None else partition_key
+        try:
+            if app_id is None:
+                latest = self.connection.zrevrange(self._partition_key(pk), 0, 0)
+                if not latest:
+                    return None
+                app_id = _s(latest[0])
+            assert app_id is not None
+            seq = self._latest_seq(pk, app_id) if sequence_id is None else sequence_id
+            if seq is None:
+                return None
+            values = self.connection.hmget(self._step_key(pk, app_id, seq), _FIELDS)
+            if values[3] is None:
+                return None
+            target = _stored(values, seq)
+            chain = []
+            if target.snapshot_seq is not None:
+                seqs = [
+                    int(_s(s)) for s in self.connection.zrangebyscore(self._steps_key(pk, app_id), target.snapshot_seq, seq - 1)
+                ]
+                pipe = self.connection.pipeline(transaction=False)
+                for s in seqs:
+                    pipe.hmget(self._step_key(pk, app_id, s), _FIELDS)
+                chain = [_stored(v, s) for s, v in zip(seqs, pipe.execute())]
+            chain.append(target)
+        except (redis.ConnectionError, redis.TimeoutError) as e:
+            raise _unavailable(f"loading app '{app_id}'", e) from e
+        state = self._checkpoints.decode(pk, app_id, chain)
+        return persistence.PersistedStateData(
+            partition_key=pk, app_id=app_id, sequence_id=seq, position=_s(values[1]), state=state,
+            created_at=_s(values[4]), status=_s(values[2]),
+        )
+
+    def list_app_ids(self, partition_key: Optional[str] = None, **kwargs: Any) -> list[str]:
+        pk = self.PARTITION_KEY_DEFAULT if partition_key is None else partition_key
+        return [_s(a) for a in self.connection.zrevrange(self._partition_key(pk), 0, -1)]
+
+    # -- history and retention -----------------------------------------------------------------
+
+    def list_steps(self, partition_key: Optional[str], app_id: str) -> list[StepInfo]:
+        """Every stored step of ``app_id``, oldest first."""
+        pk = self.PARTITION_KEY_DEFAULT if partition_key is None else partition_key
+        seqs = [int(_s(s)) for s in self.connection.zrange(self._steps_key(pk, app_id), 0, -1)]
+        pipe = self.connection.pipeline(transaction=False)
+        for s in seqs:
+            pipe.hmget(self._step_key(pk, app_id, s), ("position", "status", "created_at", "snapshot_sequence_id"))
+        return [
+            StepInfo(s, _s(v[0]), _s(v[1]), _s(v[2]), _int(v[3]) is None, _int(v[3]))
+            for s, v in zip(seqs, pipe.execute())
+        ]
+
+    def delete_app(self, partition_key: Optional[str], app_id: str) -> int:
+        """Delete every step of ``app_id``; returns the number of steps removed."""
+        pk = self.PARTITION_KEY_DEFAULT if partition_key is None else partition_key
+        seqs = [int(_s(s)) for s in self.connection.zrange(self._steps_key(pk, app_id), 0, -1)]
+        pipe = self.connection.pipeline(transaction=True)
+        for s in seqs:
+            pipe.delete(self._step_key(pk, app_id, s))
+        pipe.delete(self._steps_key(pk, app_id))
+        pipe.zrem(self._partition_key(pk), app_id)
+        pipe.execute()
+        self._checkpoints.forget(pk, app_id)
+        return len(seqs)
+
+    def prune(self, partition_key: Optional[str], app_id: str, keep_last: int) -> int:
+        """Keep the last ``keep_last`` steps; the oldest kept one becomes a snapshot. Returns steps removed."""
+        if keep_last < 1:
+            raise ValueError(f"prune(keep_last={keep_last}) must keep at least one step; use delete_app to remove all.")
+        pk = self.PARTITION_KEY_DEFAULT if partition_key is None else partition_key
+        plan = prune_plan(self.list_steps(pk, app_id), keep_last)
+        if plan is None:
+            return 0
+        doomed = [int(_s(s)) for s in self.connection.zrangebyscore(self._steps_key(pk, app_id), "-inf", plan.cut - 1)]
+        pipe = self.connection.pipeline(transaction=True)
+        if plan.rewrite:
+            record = self.load(pk, app_id, plan.cut)
+            assert record is not None
+            payload = json.dumps(record["state"].serialize(**self.serde_kwargs), ensure_ascii=False, separators=(",", ":"))
+            pipe.hset(self._step_key(pk, app_id, plan.cut), mapping={"state": payload, "snapshot_sequence_id": ""})
+            later = [int(_s(s)) for s in self.connection.zrangebyscore(self._steps_key(pk, app_id), plan.cut + 1, "+inf")]
+            snaps = self.connection.pipeline(transaction=False)
+            for s in later:
+                snaps.hget(self._step_key(pk, app_id, s), "snapshot_sequence_id")
+            for s, snap in zip(later, snaps.execute()):
+                if _int(snap) == plan.snap:
+                    pipe.hset(self._step_key(pk, app_id, s), "snapshot_sequence_id", plan.cut)
+        for s in doomed:
+            pipe.delete(self._step_key(pk, app_id, s))
+        pipe.zremrangebyscore(self._steps_key(pk, app_id), "-inf", plan.cut - 1)
+        pipe.execute()
+        self._checkpoints.forget(pk, app_id)
+        return len(doomed)
+
+    def cleanup(self) -> None:
+        """Close the client's connections."""
+        self.connection.close()
+
+    def __enter__(self) -> RedisBasePersister:
+        return self
+
+    def __exit__(self, *exc: Any) -> Literal[False]:
+        self.cleanup()
+        return False
+
+    def __getstate__(self) -> dict[str, Any]:
+        kwargs = self.connection.connection_pool.connection_kwargs
+        return {
+            "connection_kwargs": dict(kwargs), "namespace": self.namespace,
+            "checkpoints": (self.serde_kwargs, self._checkpoints.snapshot_every, self._checkpoints.snapshot_ratio),
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        serde_kwargs, every, ratio = state["checkpoints"]
+        self.__init__(redis.Redis(**state["connection_kwargs"]), serde_kwargs, state["namespace"], every, ratio)  # type: ignore[misc]
+
+
+class RedisPersister(RedisBasePersister):
+    """Deprecated: use ``RedisBasePersister.from_values(...)``."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        db: int,
+        password: Optional[str] = None,
+        serde_kwargs: Optional[dict[str, Any]] = None,
+        redis_client_kwargs: Optional[dict[str, Any]] = None,
+        namespace: Optional[str] = None,
+    ) -> None:
+        logger.warning("RedisPersister is deprecated; use RedisBasePersister.from_values(...) instead.")
+        client = redis.Redis(host=host, port=port, db=db, password=password, **(redis_client_kwargs or {}))
+        super().__init__(client, serde_kwargs, namespace)
+
+    def copy(self) -> RedisBasePersister:
+        return RedisBasePersister(self.connection, self.serde_kwargs, self.namespace)
+
+
+from burr.integrations.persisters._redis_async import AsyncRedisBasePersister  # noqa: E402
+
+__all__ = ["RedisBasePersister", "AsyncRedisBasePersister", "RedisPersister"]

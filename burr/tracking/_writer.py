@@ -1,0 +1,442 @@
+"""The tracker's background writer: hooks queue plain dicts, one thread turns them into JSON lines.
+
+Hooks never touch the disk. They append ``(target, record)`` items to a bounded deque (an
+``append`` is atomic under the GIL) and return; a single daemon thread per process wakes every
+``flush_interval`` seconds (or when the queue grows), encodes the records, groups the lines per
+file and appends them with one ``write`` per file. Time fields are queued as ``time.time()``
+floats and formatted by the writer, off the hot path.
+
+Guarantees:
+- Order: records for one file are written in the order they were queued.
+- Flushing: ``flush()`` blocks until everything queued before it is written (the client calls it
+  when an application call returns, when a step raises, before loading, and at interpreter exit).
+- Back-pressure: when ``MAX_PENDING`` records are waiting (a very slow disk), the producer blocks
+  until the writer catches up; nothing is dropped while the disk accepts writes.
+- Failure: an unwritable directory or full disk produces ONE warning per directory and the
+  application keeps running; those records are dropped. Later batches retry (a newline is written
+  first so a partially written line cannot corrupt the next one).
+"""
+
+from __future__ import annotations
+
+import atexit
+import collections
+import datetime
+import json
+import math
+import os
+import threading
+import time
+import warnings
+from typing import Any, Callable
+
+MAX_PENDING = 50_000  # records waiting before producers block
+WAKE_AT = 512  # wake the writer early when this many records are waiting (keeps GC scans short)
+DEFAULT_FLUSH_INTERVAL = 0.5
+
+# The time field of each record type: hooks queue epoch floats, the writer formats them (UTC ISO-8601).
+_TIME_FIELD = {
+    "begin_entry": "start_time",
+    "end_entry": "end_time",
+    "begin_span": "start_time",
+    "end_span": "end_time",
+    "attribute": "time_logged",
+    "begin_stream": "stream_init_time",
+    "first_item_stream": "first_item_time",
+    "end_stream": "end_time",
+    "begin_call": "start_time",
+    "end_call": "end_time",
+    "child_application_data": "event_time",
+}
+
+try:  # optional accelerator (the tracking-client extra installs it): ~5x faster encoding
+    import orjson as _orjson
+
+    _ORJSON_OPTIONS = _orjson.OPT_NON_STR_KEYS
+except ImportError:  # pragma: no cover - exercised when orjson is absent
+    _orjson = None  # type: ignore[assignment]
+    _ORJSON_OPTIONS = 0
+
+_UTC = datetime.timezone.utc
+
+
+class LogTarget:
+    """One append-only JSONL file plus the byte counters the snapshot policy reads."""
+
+    __slots__ = ("path", "bytes_since_snapshot", "last_snapshot_bytes", "failed", "needs_newline")
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.bytes_since_snapshot = 0
+        self.last_snapshot_bytes = 0
+        self.failed = False
+        self.needs_newline = False
+
+
+class FileTarget:
+    """A whole small file (graph.json, metadata.json) written atomically."""
+
+    __slots__ = ("path",)
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+
+_SECOND_PREFIX: dict[int, str] = {}
+
+
+def iso(t: float) -> str:
+    """UTC ISO-8601 with microseconds and "+00:00" (the seconds prefix is cached: this runs per record)."""
+    whole = int(t)
+    micros = int(round((t - whole) * 1e6))
+    if micros >= 1_000_000:
+        whole, micros = whole + 1, micros - 1_000_000
+    prefix = _SECOND_PREFIX.get(whole)
+    if prefix is None:
+        if len(_SECOND_PREFIX) > 4096:
+            _SECOND_PREFIX.clear()
+        prefix = _SECOND_PREFIX[whole] = datetime.datetime.fromtimestamp(whole, _UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{prefix}.{micros:06d}+00:00"
+
+
+_jstr = json.encoder.encode_basestring  # type: ignore[attr-defined]  # C-accelerated string quoting
+
+
+def _placeholder(value: Any) -> dict[str, Any]:
+    try:
+        text = repr(value)
+    except Exception:
+        text = f"<unrepresentable {type(value).__name__}>"
+    return {"__burr_unserializable__": True, "type": type(value).__qualname__, "repr": text[:1000]}
+
+
+def _sanitize_floats(value: Any) -> Any:
+    # JSON has no NaN/Infinity (browsers reject them): store null, as orjson does
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _sanitize_floats(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_sanitize_floats(v) for v in value]
+    return value
+
+
+def _capped(value: Any, limit: int) -> Any:
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=_placeholder)
+    size = len(text.encode("utf-8", "backslashreplace"))
+    if size <= limit:
+        return value
+    if isinstance(value, dict) and "__burr_serde__" in value:
+        kind = str(value["__burr_serde__"])
+    else:
+        kind = type(value).__name__
+    return {"__burr_truncated__": True, "preview": text[: min(limit, 1000)], "size": size, "type": kind}
+
+
+def cap_record(record: dict[str, Any], limit: int) -> None:
+    """Replace every top-level value (state key, input, result key, attribute) over ``limit`` bytes."""
+    for field in ("state", "inputs", "result"):
+        container = record.get(field)
+        if isinstance(container, dict):
+            record[field] = {k: _capped(v, limit) for k, v in container.items()}
+    delta = record.get("state_delta")
+    if isinstance(delta, list):
+        for op in delta:
+            if "value" in op:
+                op["value"] = _capped(op["value"], limit)
+            if "values" in op:
+                op["values"] = [_capped(v, limit) for v in op["values"]]
+    if record.get("type") == "attribute" and "value" in record:
+        record["value"] = _capped(record["value"], limit)
+
+
+def _fmt_begin_entry(r: dict[str, Any], enc: Callable[[Any], str]) -> str:
+    inputs = r["inputs"]
+    call = r.get("call_id")
+    return (
+        f'{{"type":"begin_entry","start_time":{_jstr(r["start_time"])},"action":{_jstr(r["action"])},'
+        f'"inputs":{enc(inputs) if inputs else "{}"},"sequence_id":{int(r["sequence_id"])}'
+        + (f',"call_id":{_jstr(call)}}}' if call is not None else "}")
+    )
+
+
+_JSON_CONST = {True: "true", False: "false", None: "null"}
+
+
+def _fmt_ops(ops: list[dict[str, Any]], enc: Callable[[Any], str]) -> str:
+    parts = []
+    for op in ops:
+        kind = op["op"]
+        v = op.get("value", op.get("by"))
+        t = type(v)
+        if kind == "delete":
+            parts.append(f'{{"op":"delete","key":{_jstr(op["key"])}}}')
+        elif t is int or (t is float and math.isfinite(v)):
+            field = "by" if kind == "increment" else "value"
+            parts.append(f'{{"op":{_jstr(kind)},"key":{_jstr(op["key"])},"{field}":{v!r}}}')
+        elif t is str and kind != "increment":
+            parts.append(f'{{"op":{_jstr(kind)},"key":{_jstr(op["key"])},"value":{_jstr(v)}}}')
+        else:
+            parts.append(enc(op))
+    return "[" + ",".join(parts) + "]"
+
+
+def _fmt_end_entry(r: dict[str, Any], enc: Callable[[Any], str]) -> str:
+    result, exc, state, call = r["result"], r["exception"], r["state"], r.get("call_id")
+    delta = r.get("state_delta")
+    return (
+        f'{{"type":"end_entry","end_time":{_jstr(r["end_time"])},"action":{_jstr(r["action"])},'
+        f'"result":{"{}" if result == {} else enc(result)},'
+        f'"exception":{"null" if exc is None else _jstr(exc)},"state":{"null" if state is None else enc(state)},'
+        f'"sequence_id":{int(r["sequence_id"])}'
+        + (f',"state_delta":{_fmt_ops(delta, enc)}' if delta is not None else "")
+        + (f',"call_id":{_jstr(call)}}}' if call is not None else "}")
+    )
+
+
+def _fmt_transition(r: dict[str, Any], enc: Callable[[Any], str]) -> str:
+    seq, from_, to = r["sequence_id"], r["from_"], r["to"]
+    evaluated = ",".join(
+        f'{{"to":{_jstr(e["to"])},"condition":{_jstr(e["condition"])},"value":{_JSON_CONST[e["value"]]}}}'
+        if len(e) == 3 and type(e["to"]) is str and type(e["condition"]) is str and type(e["value"]) is bool
+        else enc(e)
+        for e in r["evaluated"]
+    )
+    return (
+        f'{{"type":"transition","sequence_id":{"null" if seq is None else int(seq)},'
+        f'"from_":{"null" if from_ is None else _jstr(from_)},"evaluated":[{evaluated}],'
+        f'"to":{"null" if to is None else _jstr(to)}}}'
+    )
+
+
+# Hand-written encoders for the per-step records (the generic encoder is ~3x slower); any error
+# falls back to the generic path.
+_FORMATTERS: dict[str, Callable[[dict[str, Any], Callable[[Any], str]], str]] = {
+    "begin_entry": _fmt_begin_entry,
+    "end_entry": _fmt_end_entry,
+    "transition": _fmt_transition,
+}
+
+
+class _Writer:
+    def __init__(self) -> None:
+        self._queue: collections.deque[tuple[Any, Any]] = collections.deque()
+        self._wake = threading.Event()
+        self._space = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._waking = False
+        self.flush_interval = DEFAULT_FLUSH_INTERVAL
+        self._warned_dirs: set[str] = set()
+        self._warned_types: set[str] = set()
+        self._encoder = json.JSONEncoder(
+            separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=self._default
+        )
+
+    # -- producer side (hooks) -------------------------------------------------------------------
+
+    def put(self, target: Any, record: Any) -> None:
+        q = self._queue
+        q.append((target, record))
+        n = len(q)
+        if n >= WAKE_AT:
+            if not self._waking:  # one wake-up per batch: Event.set per record would cost more than the record
+                self._waking = True
+                self._ensure_thread()
+                self._wake.set()
+            if n >= MAX_PENDING:
+                self._backpressure()
+        elif self._thread is None:
+            self._ensure_thread()
+
+    def _backpressure(self) -> None:
+        while len(self._queue) >= MAX_PENDING and self._thread is not None and self._thread.is_alive():
+            self._wake.set()
+            self._space.wait(0.05)
+            self._space.clear()
+
+    def flush(self, timeout: float = 60.0) -> bool:
+        """Write everything queued so far; True when done within ``timeout`` seconds."""
+        if not self._queue and self._thread is None:
+            return True
+        if threading.current_thread() is self._thread:
+            return False
+        done = threading.Event()
+        self._queue.append((None, done))
+        self._ensure_thread()
+        self._wake.set()
+        return done.wait(timeout)
+
+    def _ensure_thread(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="burr-tracking-writer", daemon=True)
+                self._thread.start()
+
+    # -- consumer side (the writer thread) -------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(self.flush_interval)
+            self._wake.clear()
+            self._waking = False
+            try:
+                self._drain()
+            except Exception as e:  # never let the writer die: the app must keep running
+                warnings.warn(f"Burr tracking writer hit an unexpected error and dropped a batch: {e!r}", stacklevel=1)
+
+    def _drain(self) -> None:
+        q = self._queue
+        while q:
+            batch = []
+            while q and len(batch) < 20_000:
+                batch.append(q.popleft())
+            self._space.set()
+            self._write_batch(batch)
+
+    def _write_batch(self, batch: list[tuple[Any, Any]]) -> None:
+        lines: dict[LogTarget, list[bytes]] = {}
+        events: list[threading.Event] = []
+        encode = self._encode
+        time_field = _TIME_FIELD
+        for target, record in batch:
+            if target.__class__ is not LogTarget:
+                if target is None:
+                    events.append(record)
+                else:
+                    # whole-file writes keep their order relative to the lines queued before them
+                    self._write_pending(lines)
+                    lines = {}
+                    self._write_file(target, record)
+                continue
+            kind = record["type"]
+            field = time_field.get(kind)
+            if field is not None:
+                t = record.get(field)
+                if t.__class__ is float:
+                    record[field] = iso(t)
+            line = encode(record)
+            if line is None:
+                continue
+            if kind == "end_entry" and record.get("state") is not None:
+                target.last_snapshot_bytes = len(line) + 1
+                target.bytes_since_snapshot = 0
+            else:
+                target.bytes_since_snapshot += len(line) + 1
+            pending = lines.get(target)
+            if pending is None:
+                lines[target] = [line]
+            else:
+                pending.append(line)
+        self._write_pending(lines)
+        for e in events:
+            e.set()
+
+    def _encode(self, record: dict[str, Any]) -> bytes | None:
+        """One JSON line (no newline): orjson when installed, else hand-written/stdlib encoders."""
+        if "__cap__" in record:
+            cap_record(record, record.pop("__cap__"))
+        if _orjson is not None:
+            try:
+                return _orjson.dumps(record, default=self._default, option=_ORJSON_OPTIONS)  # type: ignore[no-any-return]
+            except Exception:
+                pass  # e.g. a lone surrogate: the stdlib path escapes it
+        fmt = _FORMATTERS.get(record["type"])
+        if fmt is not None:
+            try:
+                return fmt(record, self._encoder.encode).encode("utf-8", "backslashreplace")
+            except Exception:
+                pass  # the generic path below reports what is wrong
+        try:
+            return self._encoder.encode(record).encode("utf-8", "backslashreplace")
+        except ValueError:
+            try:
+                return json.dumps(
+                    _sanitize_floats(record), separators=(",", ":"), ensure_ascii=False, default=self._default
+                ).encode("utf-8", "backslashreplace")
+            except Exception as e:
+                warnings.warn(f"Burr tracking dropped a {record.get('type')} record it could not encode: {e!r}", stacklevel=1)
+                return None
+
+    def _default(self, value: Any) -> Any:
+        name = type(value).__qualname__
+        if name not in self._warned_types:
+            self._warned_types.add(name)
+            warnings.warn(
+                f"Burr tracking cannot store a value of type {name} as JSON; it is recorded as a "
+                "placeholder {'__burr_unserializable__': true, ...}. Register a serializer with "
+                "burr.core.serde.serialize.register to track it.",
+                stacklevel=1,
+            )
+        return _placeholder(value)
+
+    def _write_pending(self, lines: dict[LogTarget, list[bytes]]) -> None:
+        for target, chunk in lines.items():
+            data = (b"\n" if target.needs_newline else b"") + b"\n".join(chunk) + b"\n"
+            try:
+                try:
+                    f = open(target.path, "ab")
+                except FileNotFoundError:
+                    os.makedirs(os.path.dirname(target.path), exist_ok=True)
+                    f = open(target.path, "ab")
+                with f:
+                    f.write(data)
+                target.needs_newline = False
+            except OSError as e:
+                target.needs_newline = True
+                self._warn_io(target.path, e)
+
+    def _write_file(self, target: FileTarget, content: Any) -> None:
+        try:
+            os.makedirs(os.path.dirname(target.path), exist_ok=True)
+            if callable(content):
+                content = content()
+                if content is None:
+                    return
+            tmp = f"{target.path}.{os.getpid()}.tmp"
+            with open(tmp, "w", encoding="utf-8") as f:
+                f.write(content)
+            os.replace(tmp, target.path)
+        except OSError as e:
+            self._warn_io(target.path, e)
+
+    def _warn_io(self, path: str, error: OSError) -> None:
+        directory = os.path.dirname(path)
+        if directory in self._warned_dirs:
+            return
+        self._warned_dirs.add(directory)
+        warnings.warn(
+            f"Burr tracking could not write to {directory} ({error.strerror or error}). Tracking data for "
+            "this application is being dropped; the application keeps running. Free disk space or fix "
+            "the directory's permissions (or pass another storage_dir to LocalTrackingClient).",
+            stacklevel=1,
+        )
+
+    def reset_after_fork(self) -> None:
+        self._queue = collections.deque()
+        self._wake = threading.Event()
+        self._space = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = None
+        self._waking = False
+
+
+WRITER = _Writer()
+
+
+def now() -> float:
+    return time.time()
+
+
+def _flush_at_exit() -> None:
+    try:
+        WRITER.flush(timeout=10.0)
+    except Exception:
+        pass
+
+
+atexit.register(_flush_at_exit)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=WRITER.reset_after_fork)

@@ -1,0 +1,739 @@
+"""``LocalTrackingClient``: records applications to ``<storage_dir>/<project>/<app_id>/`` for the UI.
+
+Hooks build plain dicts and queue them for a background writer (``burr.tracking._writer``), so
+tracking costs a few microseconds per step. The client is also a state loader: pass it to
+``ApplicationBuilder.initialize_from`` to resume or fork from tracking data alone (ours or files
+written by Apache Burr). The file format is documented in docs/tracking-format.md.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import itertools
+import json
+import os
+import re
+import threading
+import traceback
+import uuid
+import warnings
+from typing import TYPE_CHECKING, Any, Iterable, Optional
+
+from burr.core import _delta
+from burr.core.persistence import BaseStateLoader, PersistedStateData
+from burr.core.state import FIELD_SERIALIZATION, State
+from burr.lifecycle import base as _hooks
+from burr.system import IS_WINDOWS
+from burr.tracking import _records
+from burr.tracking._writer import WRITER, FileTarget, LogTarget
+from burr.tracking._writer import now as _now  # time.time: hooks queue floats, the writer formats them
+from burr.tracking.base import SyncTrackingClient
+from burr.tracking.common import logs
+
+if TYPE_CHECKING:
+    from burr.visibility.tracing import ActionSpan
+
+GRAPH_FILENAME = logs.GRAPH_FILENAME
+METADATA_FILENAME = logs.METADATA_FILENAME
+LOG_FILENAME = logs.LOG_FILENAME
+CHILDREN_FILENAME = logs.CHILDREN_FILENAME
+DEFAULT_STORAGE_DIR = "~/.burr"
+
+# A periodic snapshot is written only once the log grew by this factor of the last snapshot's
+# size, which keeps a growing state (chat history) within ~3x its final size on disk.
+SNAPSHOT_GROWTH = 10
+_MAX_TRACKED_APPS = 10_000
+_SEQ, _PRIOR = logs.SEQUENCE_ID_KEY, logs.PRIOR_STEP_KEY
+_MISSING = object()
+_SINGLE_STEP_METHODS = ("step", "astep")
+_CALL_PREFIX = uuid.uuid4().hex[:8]
+_call_counter = itertools.count()
+
+
+
+class _NoTransitionHook:
+    """Stand-in while the engine's lifecycle has no PostTransitionEvaluationHook."""
+
+
+_TransitionHook: Any = getattr(_hooks, "PostTransitionEvaluationHook", _NoTransitionHook)
+
+
+def _allowed_project_name(project_name: str, on_windows: bool) -> bool:
+    """Project names are directory names: letters, digits, ``_``, ``-`` (and ``:`` off Windows)."""
+    pattern = r"^[a-zA-Z0-9_\-]+$" if on_windows else r"^[a-zA-Z0-9_\-:]+$"
+    return isinstance(project_name, str) and re.match(pattern, project_name) is not None
+
+
+def _check_app_id(app_id: Any) -> str:
+    bad = (
+        not isinstance(app_id, str)
+        or app_id in ("", ".", "..")
+        or "/" in app_id
+        or "\\" in app_id
+        or "\x00" in app_id
+        or (os.altsep is not None and os.altsep in app_id)
+        or (IS_WINDOWS and ":" in app_id)
+    )
+    if bad:
+        raise ValueError(
+            f"App id {app_id!r} cannot be tracked: the local tracker stores each app in a directory named "
+            "after its id, so it must be a non-empty string without '/', '\\', NUL, and not '.' or '..'. "
+            "Pass another app id to ApplicationBuilder.with_identifiers(app_id=...)."
+        )
+    return app_id
+
+
+@dataclasses.dataclass
+class StreamState:
+    """Progress of the stream an app is currently producing."""
+
+    stream_init_time: datetime.datetime
+    count: Optional[int]
+
+
+class _App:
+    """What the tracker remembers about one app's log between hooks."""
+
+    __slots__ = ("dir", "log", "last_state_id", "steps_since_snapshot", "call_id")
+
+    def __init__(self, app_dir: str) -> None:
+        self.dir = app_dir
+        self.log = LogTarget(os.path.join(app_dir, LOG_FILENAME))
+        self.last_state_id: Optional[int] = None
+        self.steps_since_snapshot = 0
+        self.call_id: Optional[str] = None
+
+
+# Shared by every client of the process (copies, children), keyed by app directory, so deltas are
+# always relative to the previous end_entry in the file whichever client wrote it.
+_APPS: dict[str, _App] = {}
+_CHILD_LOGS: dict[str, LogTarget] = {}
+_APPS_LOCK = threading.Lock()
+
+
+def _app_for(app_dir: str, fresh: bool = False) -> _App:
+    app = None if fresh else _APPS.get(app_dir)
+    if app is None:
+        with _APPS_LOCK:
+            app = _App(app_dir)
+            _APPS.pop(app_dir, None)
+            _APPS[app_dir] = app
+            while len(_APPS) > _MAX_TRACKED_APPS:  # forgetting an app only costs a snapshot
+                _APPS.pop(next(iter(_APPS)))
+    return app
+
+
+def _children_log(app_dir: str) -> LogTarget:
+    path = os.path.join(app_dir, CHILDREN_FILENAME)
+    target = _CHILD_LOGS.get(path)
+    if target is None:
+        with _APPS_LOCK:
+            target = _CHILD_LOGS.setdefault(path, LogTarget(path))
+    return target
+
+
+def _format_exception(exception: Optional[BaseException]) -> Optional[str]:
+    if exception is None:
+        return None
+    return "".join(traceback.format_exception(type(exception), exception, exception.__traceback__))
+
+
+def _iso(dt: Any) -> Any:
+    if isinstance(dt, datetime.datetime):
+        if dt.tzinfo is None:
+            dt = dt.astimezone()
+        return dt.timestamp()
+    return _now()
+
+
+class LocalTrackingClient(
+    SyncTrackingClient,
+    _hooks.PreApplicationExecuteCallHook,
+    _hooks.PostApplicationExecuteCallHook,
+    _TransitionHook,
+    BaseStateLoader,
+):
+    """Tracks applications to the local filesystem (``~/.burr`` by default) for the Burr UI.
+
+    :param project: project name (a directory name: letters, digits, ``_``, ``-``, ``:``).
+    :param storage_dir: root directory; the project lives in ``<storage_dir>/<project>``.
+    :param serde_kwargs: passed to ``burr.core.serde`` when serializing and loading state.
+    :param snapshot_every: at most this many steps between full state snapshots (deltas between).
+    :param redact: state keys, inputs, result fields and attributes to record as
+        ``{"__burr_redacted__": true}``: names (exact match) or compiled regexes (``search``).
+    :param max_value_bytes: values whose JSON exceeds this many bytes are stored as a preview
+        ``{"__burr_truncated__": true, "preview", "size", "type"}`` (None: no cap).
+    :param flush_interval: seconds between background writes (process-wide; default 0.5).
+    """
+
+    def __init__(
+        self,
+        project: str,
+        storage_dir: str = DEFAULT_STORAGE_DIR,
+        serde_kwargs: Optional[dict[str, Any]] = None,
+        *,
+        snapshot_every: int = 50,
+        redact: Optional[Iterable[_records.Redaction]] = None,
+        max_value_bytes: Optional[int] = None,
+        flush_interval: Optional[float] = None,
+    ) -> None:
+        if not _allowed_project_name(project, IS_WINDOWS):
+            allowed = "letters, digits, '_' and '-'" + ("" if IS_WINDOWS else " and ':'")
+            raise ValueError(
+                f"Project: {project} is not valid. A project name becomes a directory name, so it may only "
+                f"contain {allowed} (e.g. 'my-project')."
+            )
+        if snapshot_every < 1:
+            raise ValueError(f"snapshot_every must be at least 1 (got {snapshot_every}).")
+        if max_value_bytes is not None and max_value_bytes < 1:
+            raise ValueError(f"max_value_bytes must be positive or None (got {max_value_bytes}).")
+        self.project_id = project
+        self.raw_storage_dir = storage_dir
+        self.storage_dir = self.get_storage_path(project, storage_dir)
+        self.serde_kwargs = serde_kwargs or {}
+        self.snapshot_every = snapshot_every
+        self._redact_rules = list(redact or [])
+        self._redact = _records.Redactor(self._redact_rules)
+        self.max_value_bytes = max_value_bytes
+        self.flush_interval = flush_interval
+        if flush_interval is not None:
+            if flush_interval <= 0:
+                raise ValueError(f"flush_interval must be positive (got {flush_interval}).")
+            WRITER.flush_interval = flush_interval
+        self.stream_state: dict[str, StreamState] = {}
+        self._apps: dict[str, tuple[str, _App]] = {}
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    @classmethod
+    def get_storage_path(cls, project: str, storage_dir: str = DEFAULT_STORAGE_DIR) -> str:
+        return os.path.join(os.path.expanduser(storage_dir), project)
+
+    def copy(self) -> LocalTrackingClient:
+        return LocalTrackingClient(
+            self.project_id,
+            self.raw_storage_dir,
+            self.serde_kwargs,
+            snapshot_every=self.snapshot_every,
+            redact=self._redact_rules,
+            max_value_bytes=self.max_value_bytes,
+            flush_interval=self.flush_interval,
+        )
+
+    def _app(self, app_id: str) -> _App:
+        cached = self._apps.get(app_id)
+        if cached is not None and _APPS.get(cached[0]) is cached[1]:
+            return cached[1]
+        app_dir = os.path.join(self.storage_dir, _check_app_id(app_id))
+        app = _APPS.get(app_dir) or _app_for(app_dir)
+        self._apps[app_id] = (app_dir, app)
+        return app
+
+    def _put(self, app: _App, record: dict[str, Any]) -> None:
+        if self.max_value_bytes is not None:
+            record["__cap__"] = self.max_value_bytes
+        WRITER.put(app.log, record)
+
+    @staticmethod
+    def flush(timeout: float = 60.0) -> bool:
+        """Block until every record queued so far (by any client in this process) is on disk."""
+        return WRITER.flush(timeout)
+
+    # -- application lifecycle -------------------------------------------------------------------
+
+    def post_application_create(
+        self,
+        *,
+        app_id: str,
+        partition_key: Optional[str],
+        state: State,
+        application_graph: Any,
+        parent_pointer: Any = None,
+        spawning_parent_pointer: Any = None,
+        **future_kwargs: Any,
+    ) -> None:
+        app_dir = os.path.join(self.storage_dir, _check_app_id(app_id))
+        app = _app_for(app_dir, fresh=True)
+        self._apps[app_id] = (app_dir, app)
+        graph = json.dumps(_records.application_model(application_graph), ensure_ascii=False)
+        WRITER.put(FileTarget(os.path.join(app_dir, GRAPH_FILENAME)), graph)
+        metadata = {
+            "type": "application_metadata",
+            "partition_key": partition_key,
+            "parent_pointer": _records.pointer(parent_pointer),
+            "spawning_parent_pointer": _records.pointer(spawning_parent_pointer),
+            "burr_format": logs.FORMAT_VERSION,
+            "created_at": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+        }
+        WRITER.put(FileTarget(os.path.join(app_dir, METADATA_FILENAME)), _metadata_writer(app_dir, metadata))
+        for ptr, kind in ((parent_pointer, "fork"), (spawning_parent_pointer, "spawn_start")):
+            parent_id = getattr(ptr, "app_id", None)
+            if ptr is None or parent_id is None:
+                continue
+            try:
+                parent_dir = os.path.join(self.storage_dir, _check_app_id(parent_id))
+            except ValueError:
+                continue
+            record = {
+                "type": "child_application_data",
+                "child": {"type": "pointer_data", "app_id": app_id, "sequence_id": None, "partition_key": partition_key},
+                "event_time": _now(),
+                "event_type": kind,
+                "sequence_id": getattr(ptr, "sequence_id", None),
+            }
+            WRITER.put(_children_log(parent_dir), record)
+        del app
+
+    def pre_run_execute_call(
+        self, *, app_id: str, partition_key: Optional[str], state: State, method: Any, **future_kwargs: Any
+    ) -> None:
+        name = getattr(method, "value", method)
+        if name in _SINGLE_STEP_METHODS:
+            return
+        app = self._app(app_id)
+        app.call_id = f"{_CALL_PREFIX}.{next(_call_counter)}"
+        self._put(
+            app,
+            {
+                "type": "begin_call",
+                "call_id": app.call_id,
+                "method": name,
+                "start_time": _now(),
+                "sequence_id": state.get(_SEQ) if state is not None else None,
+            },
+        )
+
+    def post_run_execute_call(
+        self,
+        *,
+        app_id: str,
+        partition_key: Optional[str],
+        state: State,
+        method: Any,
+        exception: Optional[Exception] = None,
+        **future_kwargs: Any,
+    ) -> None:
+        app = self._app(app_id)
+        if app.call_id is not None:
+            self._put(
+                app,
+                {
+                    "type": "end_call",
+                    "call_id": app.call_id,
+                    "end_time": _now(),
+                    "exception": _format_exception(exception),
+                    "sequence_id": state.get(_SEQ) if state is not None else None,
+                },
+            )
+            app.call_id = None
+            WRITER.flush()  # a halt: make the call's records visible to readers now
+
+    # -- steps -----------------------------------------------------------------------------------
+
+    def pre_run_step(
+        self,
+        *,
+        app_id: str,
+        partition_key: Optional[str],
+        sequence_id: int,
+        state: State,
+        action: Any,
+        inputs: dict[str, Any],
+        **future_kwargs: Any,
+    ) -> None:
+        app = self._app(app_id)
+        record = {
+            "type": "begin_entry",
+            "start_time": _now(),
+            "action": action.name,
+            "inputs": _records.mapping(inputs, "input", self._redact, self.serde_kwargs, skip_dunder=True)
+            if inputs
+            else {},
+            "sequence_id": sequence_id,
+        }
+        if app.call_id is not None:
+            record["call_id"] = app.call_id
+        self._put(app, record)
+
+    def post_run_step(
+        self,
+        *,
+        app_id: str,
+        partition_key: Optional[str],
+        sequence_id: int,
+        state: State,
+        action: Any,
+        result: Optional[dict[str, Any]],
+        exception: Optional[Exception],
+        **future_kwargs: Any,
+    ) -> None:
+        app = self._app(app_id)
+        name = action.name
+        record: dict[str, Any] = {
+            "type": "end_entry",
+            "end_time": _now(),
+            "action": name,
+            "result": _records.mapping(result, "result field", self._redact, self.serde_kwargs) if result else result,
+            "exception": None if exception is None else _format_exception(exception),
+            "state": None,
+            "sequence_id": sequence_id,
+        }
+        delta = self._delta(app, state, sequence_id, name, exception) if app.last_state_id is not None else None
+        if delta is None:
+            record["state"] = _records.snapshot(state, self._redact, self.serde_kwargs)
+            app.steps_since_snapshot = 0
+        else:
+            record["state_delta"] = delta
+            app.steps_since_snapshot += 1
+        app.last_state_id = state._vid if type(state) is State else None  # = _delta.state_id(state)
+        if app.call_id is not None:
+            record["call_id"] = app.call_id
+        self._put(app, record)
+        if exception is not None:
+            WRITER.flush()  # the app may be about to die: get its last step on disk
+
+    def _delta(
+        self, app: _App, state: State, sequence_id: int, action: str, exception: Optional[Exception]
+    ) -> Optional[list[dict[str, Any]]]:
+        """Encoded ops since the last end_entry, or None when a snapshot must be written."""
+        since = app.last_state_id
+        if since is None or type(state) is not State:
+            return None
+        if app.steps_since_snapshot >= self.snapshot_every and (
+            app.log.bytes_since_snapshot >= SNAPSHOT_GROWTH * app.log.last_snapshot_bytes
+        ):
+            return None
+        if state._vid == since:
+            ops: Optional[list[Any]] = []
+        else:
+            ops = _delta.step_ops(state, since)
+            if ops is None:
+                return None
+        # internal keys are implied by the record (see below); encode only the user's ops
+        if exception is None:
+            ops = [op for op in ops if op[1] != _SEQ and op[1] != _PRIOR]
+        else:
+            ops = [op for op in ops if op[1] != _SEQ]
+        out = _fast_encode(ops)
+        if out is None:
+            try:
+                out = _delta.encode(ops, state, **self.serde_kwargs)
+            except Exception:
+                return None  # a value failed to serialize: the snapshot path records a placeholder
+        if self._redact.active:
+            out = _records.redact_delta(out, self._redact)
+        # __SEQUENCE_ID (and __PRIOR_STEP on success) are implied by the record; state what differs
+        d = state._d
+        if d.get(_SEQ, _MISSING) != sequence_id:
+            self._explicit(out, state, _SEQ)
+        if exception is None and d.get(_PRIOR, _MISSING) != action:
+            self._explicit(out, state, _PRIOR)
+        return out
+
+    @staticmethod
+    def _explicit(out: list[dict[str, Any]], state: State, key: str) -> None:
+        if key in state:
+            out.append({"op": "set", "key": key, "value": state[key]})
+        else:
+            out.append({"op": "delete", "key": key})
+
+    def post_transition_evaluation(
+        self,
+        *,
+        app_id: str,
+        partition_key: Optional[str],
+        sequence_id: Optional[int],
+        from_action: Optional[str],
+        evaluated: list[dict[str, Any]],
+        next_action: Optional[str],
+        **future_kwargs: Any,
+    ) -> None:
+        # the engine builds a fresh list of plain dicts per decision: no copy needed
+        self._put(
+            self._app(app_id),
+            {
+                "type": "transition",
+                "sequence_id": sequence_id,
+                "from_": from_action if type(from_action) is str else _records.name_of(from_action),
+                "evaluated": evaluated if type(evaluated) is list else list(evaluated or ()),
+                "to": next_action if type(next_action) is str else _records.name_of(next_action),
+            },
+        )
+
+    # -- spans and attributes --------------------------------------------------------------------
+
+    def pre_start_span(
+        self,
+        *,
+        action: str,
+        action_sequence_id: int,
+        span: ActionSpan,
+        span_dependencies: list[str],
+        app_id: str,
+        partition_key: Optional[str],
+        **future_kwargs: Any,
+    ) -> None:
+        self._put(
+            self._app(app_id),
+            {
+                "type": "begin_span",
+                "start_time": _now(),
+                "action_sequence_id": action_sequence_id,
+                "span_id": span.uid,
+                "span_name": span.name,
+                "parent_span_id": span.parent.uid if span.parent is not None else None,
+                "span_dependencies": list(span_dependencies or []),
+            },
+        )
+
+    def post_end_span(
+        self,
+        *,
+        action: str,
+        action_sequence_id: int,
+        span: ActionSpan,
+        span_dependencies: list[str],
+        app_id: str,
+        partition_key: Optional[str],
+        **future_kwargs: Any,
+    ) -> None:
+        self._put(
+            self._app(app_id),
+            {"type": "end_span", "end_time": _now(), "action_sequence_id": action_sequence_id, "span_id": span.uid},
+        )
+
+    def do_log_attributes(
+        self,
+        *,
+        attributes: dict[str, Any],
+        action: str,
+        action_sequence_id: int,
+        span: Optional[ActionSpan],
+        tags: dict[str, Any],
+        app_id: str,
+        partition_key: Optional[str],
+        **future_kwargs: Any,
+    ) -> None:
+        app = self._app(app_id)
+        span_id = span.uid if span is not None else None
+        t = _now()
+        serialized = _records.mapping(attributes, "attribute", self._redact, self.serde_kwargs)
+        for key, value in serialized.items():
+            self._put(
+                app,
+                {
+                    "type": "attribute",
+                    "key": key,
+                    "action_sequence_id": action_sequence_id,
+                    "span_id": span_id,
+                    "value": value,
+                    "tags": dict(tags or {}),
+                    "time_logged": t,
+                },
+            )
+
+    # -- streams ---------------------------------------------------------------------------------
+
+    def pre_start_stream(
+        self, *, action: str, sequence_id: int, app_id: str, partition_key: Optional[str], **future_kwargs: Any
+    ) -> None:
+        t = _now()
+        self.stream_state[app_id] = StreamState(
+            datetime.datetime.fromtimestamp(t, datetime.timezone.utc), count=None
+        )
+        self._put(
+            self._app(app_id),
+            {"type": "begin_stream", "action_sequence_id": sequence_id, "span_id": None, "stream_init_time": t},
+        )
+
+    def post_stream_item(
+        self,
+        *,
+        item: Any,
+        item_index: int,
+        stream_initialize_time: Any,
+        first_stream_item_start_time: Any,
+        action: str,
+        sequence_id: int,
+        app_id: str,
+        partition_key: Optional[str],
+        **future_kwargs: Any,
+    ) -> None:
+        stream = self.stream_state.get(app_id)
+        if stream is None:
+            stream = self.stream_state[app_id] = StreamState(datetime.datetime.now(datetime.timezone.utc), None)
+        if stream.count is None:
+            stream.count = 0
+            self._put(
+                self._app(app_id),
+                {
+                    "type": "first_item_stream",
+                    "action_sequence_id": sequence_id,
+                    "span_id": None,
+                    "first_item_time": _iso(first_stream_item_start_time),
+                },
+            )
+        stream.count += 1
+
+    def post_end_stream(
+        self, *, action: str, sequence_id: int, app_id: str, partition_key: Optional[str], **future_kwargs: Any
+    ) -> None:
+        stream = self.stream_state.pop(app_id, None)
+        self._put(
+            self._app(app_id),
+            {
+                "type": "end_stream",
+                "action_sequence_id": sequence_id,
+                "span_id": None,
+                "end_time": _now(),
+                "items_streamed": (stream.count or 0) if stream is not None else 0,
+            },
+        )
+
+    # -- loading ---------------------------------------------------------------------------------
+
+    def _log_path(self, app_id: str) -> str:
+        return os.path.join(self.storage_dir, _check_app_id(app_id), LOG_FILENAME)
+
+    def load(
+        self,
+        partition_key: Optional[str],
+        app_id: Optional[str],
+        sequence_id: Optional[int] = None,
+        **kwargs: Any,
+    ) -> Optional[PersistedStateData]:
+        """The state after step ``sequence_id`` (None: the last step) of ``app_id``, from its log.
+
+        Returns None when the app has no log (or no step yet). Raises ``ValueError`` when a
+        sequence id is requested that the log does not contain. Internal ``__`` keys are dropped
+        (so ``initialize_from`` starts at ``default_entrypoint`` unless ``resume_at_next_action``).
+        """
+        if app_id is None:
+            return None
+        path = self._log_path(app_id)
+        WRITER.flush()
+        if not os.path.exists(path) or os.path.getsize(path) == 0:
+            return None
+        result = logs.read_log(path)
+        for w in result.warnings:
+            warnings.warn(w, stacklevel=2)
+        found = logs.state_at(result.records, sequence_id)
+        if found is None:
+            if sequence_id is None:
+                return None
+            raise ValueError(
+                f"Sequence number {sequence_id} not found for {self.project_id}/{app_id}: its log at {path} "
+                "has no completed step with that id. Pass one of the logged sequence ids, or None for the latest."
+            )
+        serialized, entry = found
+        cleaned = {k: v for k, v in serialized.items() if not k.startswith("__")}
+        state = State.deserialize(cleaned, **self.serde_kwargs)
+        seq = entry.get("sequence_id")
+        state = state.update(**{_SEQ: seq})
+        created = datetime.datetime.fromtimestamp(os.path.getctime(path), datetime.timezone.utc).isoformat()
+        return {
+            "partition_key": partition_key,  # type: ignore[typeddict-item]
+            "app_id": app_id,
+            "sequence_id": seq,
+            "position": entry.get("action"),
+            "state": state,
+            "created_at": created,
+            "status": "failed" if entry.get("exception") else "completed",
+        }
+
+    def list_app_ids(self, partition_key: Optional[str] = None, **kwargs: Any) -> list[str]:
+        """App ids tracked in this project, most recently written first.
+
+        With a partition key, only apps whose metadata has that key (None lists every app).
+        """
+        WRITER.flush()
+        try:
+            entries = list(os.scandir(self.storage_dir))
+        except OSError:
+            return []
+        found: list[tuple[float, str]] = []
+        for entry in entries:
+            if not entry.is_dir():
+                continue
+            log = os.path.join(entry.path, LOG_FILENAME)
+            meta_path = os.path.join(entry.path, METADATA_FILENAME)
+            if not (os.path.exists(log) or os.path.exists(meta_path)):
+                continue
+            if partition_key is not None and logs.read_metadata(entry.path).get("partition_key") != partition_key:
+                continue
+            try:
+                mtime = os.path.getmtime(log if os.path.exists(log) else meta_path)
+            except OSError:
+                mtime = 0.0
+            found.append((mtime, entry.name))
+        found.sort(key=lambda x: (-x[0], x[1]))
+        return [name for _, name in found]
+
+    @classmethod
+    def app_log_exists(cls, project: str, app_id: str, storage_dir: str = DEFAULT_STORAGE_DIR) -> bool:
+        """True when the app has a non-empty log."""
+        WRITER.flush()
+        path = os.path.join(cls.get_storage_path(project, storage_dir), _check_app_id(app_id), LOG_FILENAME)
+        return os.path.exists(path) and os.path.getsize(path) > 0
+
+    @classmethod
+    def load_state(
+        cls, project: str, app_id: str, sequence_id: int = -1, storage_dir: str = DEFAULT_STORAGE_DIR
+    ) -> tuple[dict[str, Any], str]:
+        """Deprecated: ``(serialized_state, action_name)`` of a step (-1: the last). Use ``load``."""
+        warnings.warn(
+            "LocalTrackingClient.load_state is deprecated; use LocalTrackingClient(project).load(...).",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        WRITER.flush()
+        path = os.path.join(cls.get_storage_path(project, storage_dir), _check_app_id(app_id), LOG_FILENAME)
+        if not os.path.exists(path):
+            raise ValueError(f"No tracking log for app {app_id!r} in project {project!r} (looked at {path}).")
+        records = logs.read_log(path).records
+        found = logs.state_at(records, None if sequence_id == -1 else sequence_id)
+        if found is None:
+            raise ValueError(f"Sequence number {sequence_id} not found for {project}/{app_id}.")
+        return found[0], found[1].get("action")
+
+
+_PRIMITIVE_TYPES = (int, float, str, bool, type(None))
+
+
+def _fast_encode(ops: list[Any]) -> Optional[list[dict[str, Any]]]:
+    """Encoded ops when every op is a primitive set/increment/delete of a distinct key without a
+    field serde (the common case, e.g. a counter); None to take the general path."""
+    out: list[dict[str, Any]] = []
+    if len(ops) > 1 and len({op[1] for op in ops}) != len(ops):
+        return None  # repeated keys: the general path compacts them
+    for kind, key, value in ops:
+        if FIELD_SERIALIZATION and key in FIELD_SERIALIZATION:
+            return None
+        if kind == "set" and type(value) in _PRIMITIVE_TYPES:
+            out.append({"op": "set", "key": key, "value": value})
+        elif kind == "increment" and type(value) in (int, float):
+            out.append({"op": "increment", "key": key, "by": value})
+        elif kind == "delete":
+            out.append({"op": "delete", "key": key})
+        else:
+            return None
+    return out
+
+
+def _metadata_writer(app_dir: str, metadata: dict[str, Any]) -> Any:
+    """Metadata content computed on the writer thread: keeps created_at and pointers of a resumed app."""
+
+    def content() -> str:
+        existing = logs.read_metadata(app_dir) if os.path.exists(os.path.join(app_dir, METADATA_FILENAME)) else None
+        out = dict(metadata)
+        if existing is not None:
+            out["created_at"] = existing.get("created_at") or out["created_at"]
+            for key in ("parent_pointer", "spawning_parent_pointer"):
+                if out[key] is None:
+                    out[key] = existing.get(key)
+            if out["partition_key"] is None:
+                out["partition_key"] = existing.get("partition_key")
+        return json.dumps(out, ensure_ascii=False)
+
+    return content

@@ -1,0 +1,1 @@
+"""Shared tracking data definitions: record models (``models``) and the tolerant reader (``logs``)."""

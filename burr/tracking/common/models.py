@@ -1,0 +1,216 @@
+"""Pydantic models of the tracking records (spec section 4), for code that wants typed records.
+
+The tracker itself writes plain dicts (see ``burr.tracking.client``); these models describe the
+same shapes, accept both Apache Burr's records (format 1) and ours (format 2: UTC times, state
+deltas, call and transition records), and are what the server can validate against. Requires
+pydantic v2 (the ``tracking-client`` extra).
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any, Literal, Optional, Union
+
+import pydantic
+
+from burr.tracking.common import logs
+
+
+class IdentifyingModel(pydantic.BaseModel):
+    """Base of every record: the ``type`` discriminator comes first."""
+
+    model_config = pydantic.ConfigDict(extra="allow")
+    type: str
+
+
+class PointerModel(IdentifyingModel):
+    type: Literal["pointer_data"] = "pointer_data"
+    app_id: Optional[str]
+    sequence_id: Optional[int]
+    partition_key: Optional[str]
+
+    @staticmethod
+    def from_pointer(pointer: Any) -> Optional[PointerModel]:
+        if pointer is None:
+            return None
+        return PointerModel(
+            app_id=pointer.app_id, sequence_id=pointer.sequence_id, partition_key=pointer.partition_key
+        )
+
+
+class ActionModel(IdentifyingModel):
+    type: Literal["action"] = "action"
+    name: str
+    reads: list[str]
+    writes: list[str]
+    code: str
+    inputs: list[str] = pydantic.Field(default_factory=list)  # required inputs (format 2)
+    optional_inputs: list[str] = pydantic.Field(default_factory=list)
+
+    @staticmethod
+    def from_action(action: Any) -> ActionModel:
+        from burr.tracking import _records
+
+        return ActionModel(**{k: v for k, v in _records.action_model(action).items() if k != "type"})
+
+
+class TransitionModel(IdentifyingModel):
+    type: Literal["transition"] = "transition"
+    from_: str
+    to: str
+    condition: str
+
+    @staticmethod
+    def from_transition(transition: Any) -> TransitionModel:
+        from burr.tracking import _records
+
+        return TransitionModel(**{k: v for k, v in _records.transition_model(transition).items() if k != "type"})
+
+
+class ApplicationModel(IdentifyingModel):
+    type: Literal["application"] = "application"
+    entrypoint: Optional[str]
+    actions: list[ActionModel]
+    transitions: list[TransitionModel]
+    burr_format: Optional[int] = logs.FORMAT_VERSION
+
+    @staticmethod
+    def from_application_graph(graph: Any) -> ApplicationModel:
+        from burr.tracking import _records
+
+        return ApplicationModel.model_validate(_records.application_model(graph))
+
+
+class ApplicationMetadataModel(IdentifyingModel):
+    type: Literal["application_metadata"] = "application_metadata"
+    partition_key: Optional[str] = None
+    parent_pointer: Optional[PointerModel] = None
+    spawning_parent_pointer: Optional[PointerModel] = None
+    burr_format: Optional[int] = logs.FORMAT_VERSION
+    created_at: Optional[datetime.datetime] = None
+
+
+class ChildApplicationModel(IdentifyingModel):
+    type: Literal["child_application_data"] = "child_application_data"
+    child: PointerModel
+    event_time: datetime.datetime
+    event_type: Literal["fork", "spawn_start"]
+    sequence_id: Optional[int]
+
+
+class BeginEntryModel(IdentifyingModel):
+    type: Literal["begin_entry"] = "begin_entry"
+    start_time: datetime.datetime
+    action: str
+    inputs: dict[str, Any]
+    sequence_id: int
+    call_id: Optional[str] = None
+
+
+class EndEntryModel(IdentifyingModel):
+    type: Literal["end_entry"] = "end_entry"
+    end_time: datetime.datetime
+    action: str
+    result: Optional[dict[str, Any]]
+    exception: Optional[str]
+    state: Optional[dict[str, Any]]  # a full snapshot, or None when state_delta is given
+    sequence_id: int
+    state_delta: Optional[list[dict[str, Any]]] = None
+    call_id: Optional[str] = None
+    attempt: Optional[int] = None
+
+
+class _SpanRecord(IdentifyingModel):
+    @property
+    def sequence_id(self) -> int:
+        return self.action_sequence_id  # type: ignore[attr-defined,no-any-return]
+
+
+class BeginSpanModel(_SpanRecord):
+    type: Literal["begin_span"] = "begin_span"
+    start_time: datetime.datetime
+    action_sequence_id: int
+    span_id: str
+    span_name: str
+    parent_span_id: Optional[str]
+    span_dependencies: list[str]
+
+
+class EndSpanModel(_SpanRecord):
+    type: Literal["end_span"] = "end_span"
+    end_time: datetime.datetime
+    action_sequence_id: int
+    span_id: str
+
+
+class AttributeModel(_SpanRecord):
+    type: Literal["attribute"] = "attribute"
+    key: str
+    action_sequence_id: int
+    span_id: Optional[str]
+    value: Union[dict[str, Any], list[Any], str, int, float, bool, None]
+    tags: dict[str, Any]
+    time_logged: Optional[datetime.datetime] = None
+
+
+class InitializeStreamModel(_SpanRecord):
+    type: Literal["begin_stream"] = "begin_stream"
+    action_sequence_id: int
+    span_id: Optional[str]
+    stream_init_time: datetime.datetime
+
+
+class FirstItemStreamModel(_SpanRecord):
+    type: Literal["first_item_stream"] = "first_item_stream"
+    action_sequence_id: int
+    span_id: Optional[str]
+    first_item_time: datetime.datetime
+
+
+class EndStreamModel(_SpanRecord):
+    type: Literal["end_stream"] = "end_stream"
+    action_sequence_id: int
+    span_id: Optional[str]
+    end_time: datetime.datetime
+    items_streamed: int
+
+
+class BeginCallModel(IdentifyingModel):
+    type: Literal["begin_call"] = "begin_call"
+    call_id: str
+    method: str
+    start_time: datetime.datetime
+    sequence_id: Optional[int]
+
+
+class EndCallModel(IdentifyingModel):
+    type: Literal["end_call"] = "end_call"
+    call_id: str
+    end_time: datetime.datetime
+    exception: Optional[str]
+    sequence_id: Optional[int]
+
+
+class TransitionEvaluationModel(IdentifyingModel):
+    """A ``transition`` log record: which conditions were evaluated after a step, and the winner."""
+
+    type: Literal["transition"] = "transition"
+    sequence_id: Optional[int]
+    from_: Optional[str]
+    evaluated: list[dict[str, Any]]
+    to: Optional[str]
+
+
+LOG_RECORD_MODELS: dict[str, type[IdentifyingModel]] = {
+    m.model_fields["type"].default: m
+    for m in (
+        BeginEntryModel, EndEntryModel, BeginSpanModel, EndSpanModel, AttributeModel, InitializeStreamModel,
+        FirstItemStreamModel, EndStreamModel, BeginCallModel, EndCallModel, TransitionEvaluationModel,
+    )
+}
+
+
+def parse_log_record(record: dict[str, Any]) -> Optional[IdentifyingModel]:
+    """The model for one ``log.jsonl`` record, or None for an unknown type."""
+    model = LOG_RECORD_MODELS.get(record.get("type", ""))
+    return model.model_validate(record) if model is not None else None

@@ -1,0 +1,138 @@
+import { useEffect, useState } from "react";
+import { api, type AppDetail, type StepDetail } from "../api";
+import { dateTime, ms, short } from "../lib/format";
+import { href } from "../lib/router";
+import { Annotate } from "./Annotate";
+import { Fork } from "./Fork";
+import { JsonView } from "./JsonView";
+import { Spans } from "./Spans";
+import { StateDiff } from "./StateDiff";
+
+const TABS = ["state", "data", "spans", "code", "fork", "annotate"] as const;
+type Tab = (typeof TABS)[number];
+
+export function StepInspector({
+  app,
+  seq,
+  refreshKey,
+  readOnly,
+  storageDir,
+  onStep,
+  onAnnotated,
+  onLoaded,
+}: {
+  app: AppDetail;
+  seq: number;
+  refreshKey: number;
+  readOnly: boolean;
+  storageDir: string | null;
+  onStep: (delta: number) => void;
+  onAnnotated: () => void;
+  onLoaded?: (action: string) => void;
+}) {
+  const [step, setStep] = useState<StepDetail | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [tab, setTab] = useState<Tab>("state");
+  useEffect(() => {
+    let live = true;
+    api
+      .step(app.project, app.app_id, seq)
+      .then((s) => {
+        if (live) {
+          setStep(s);
+          onLoaded?.(s.action);
+          setError(null);
+        }
+      })
+      .catch((e) => live && setError(String(e.message ?? e)));
+    return () => {
+      live = false;
+    };
+    // a running step is refetched as events arrive
+  }, [app.project, app.app_id, seq, step?.status === "running" ? refreshKey : 0]);
+  if (error) return <div className="pad error">{error}</div>;
+  if (!step || step.sequence_id !== seq) return <div className="pad muted">loading step {seq}…</div>;
+  const action = app.graph?.actions.find((a) => a.name === step.action);
+  return (
+    <div className="inspector" data-testid="inspector">
+      <div className="insp-head">
+        <button className="icon" onClick={() => onStep(-1)} title="previous step (↑)" data-testid="prev-step">
+          ◀
+        </button>
+        <button className="icon" onClick={() => onStep(1)} title="next step (↓)" data-testid="next-step">
+          ▶
+        </button>
+        <span className="insp-title">
+          <span className="muted">step</span> <b data-testid="insp-seq">{step.sequence_id}</b> · <b>{step.action}</b>
+        </span>
+        <span className={`chip chip-${step.status}`}>{step.status}</span>
+        <span className="muted small">
+          {dateTime(step.start_time)} · {ms(step.duration_ms)}
+          {step.stream && ` · TTFT ${ms(step.stream.ttft_ms)} · ${step.stream.items_per_second?.toFixed(1) ?? "–"} items/s`}
+        </span>
+        <a className="link small" href={href("p", app.project, "a", app.app_id, "s", step.sequence_id)} title="stable link to this step">
+          link
+        </a>
+      </div>
+      {step.warnings.map((w, i) => (
+        <div key={i} className="warning">
+          {w}
+        </div>
+      ))}
+      {step.exception && <pre className="exception">{step.exception}</pre>}
+      {step.children.length > 0 && (
+        <div className="children-box">
+          <b>Child apps of this step:</b>{" "}
+          {step.children.map((c) => (
+            <a key={c.app_id} className="link chip" href={href("p", app.project, "a", c.app_id)} title={c.app_id}>
+              {c.event_type === "fork" ? "fork " : ""}
+              {short(c.app_id, 18)}
+            </a>
+          ))}
+        </div>
+      )}
+      <div className="tabs">
+        {TABS.map((t) => (
+          <button key={t} className={tab === t ? "tab active" : "tab"} onClick={() => setTab(t)} data-testid={`tab-${t}`}>
+            {t}
+          </button>
+        ))}
+      </div>
+      <div className="tab-body">
+        {tab === "state" && <StateDiff before={step.state_before} after={step.state} beforeSource={step.state_before_source} />}
+        {tab === "data" && (
+          <div>
+            <h4>Inputs</h4>
+            <JsonView value={step.inputs ?? {}} />
+            <h4>Result</h4>
+            <JsonView value={step.result ?? null} />
+            {step.transition && (
+              <>
+                <h4>Transition</h4>
+                <JsonView value={step.transition} />
+              </>
+            )}
+          </div>
+        )}
+        {tab === "spans" && <Spans step={step} />}
+        {tab === "code" && (
+          <div>
+            {action ? (
+              <>
+                <div className="small">
+                  reads: {action.reads.map((r) => <span key={r} className="chip">{r}</span>)} writes:{" "}
+                  {action.writes.map((w) => <span key={w} className="chip">{w}</span>)}
+                </div>
+                <pre className="code">{action.code || "(no source recorded)"}</pre>
+              </>
+            ) : (
+              <div className="muted">no code recorded</div>
+            )}
+          </div>
+        )}
+        {tab === "fork" && <Fork app={app} seq={step.sequence_id} storageDir={storageDir} />}
+        {tab === "annotate" && <Annotate project={app.project} appId={app.app_id} step={step} readOnly={readOnly} onSaved={onAnnotated} />}
+      </div>
+    </div>
+  );
+}
