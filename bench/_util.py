@@ -81,8 +81,9 @@ def best_of(fn: Callable[[], Any], repeat: int) -> float:
     return best
 
 
-def mean_us(samples: list[float]) -> float:
-    return statistics.fmean(samples) * 1e6 if samples else float("nan")
+def median_us(samples: list[float]) -> float:
+    """Median in µs: per-step windows use it so a neighbour's burst of load does not decide a ratio."""
+    return statistics.median(samples) * 1e6 if samples else float("nan")
 
 
 def r(x: float, digits: int = 2) -> float:

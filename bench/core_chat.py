@@ -32,7 +32,7 @@ def main() -> None:
         times.append(time.perf_counter() - t0)
     total = time.perf_counter() - t_all
     assert len(app.state["chat_history"]) == n
-    first, last = _util.mean_us(times[:100]), _util.mean_us(times[-100:])
+    first, last = _util.median_us(times[:100]), _util.median_us(times[-100:])
     _util.emit(
         {
             "steps": n,

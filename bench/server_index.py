@@ -35,32 +35,73 @@ def _write_app(path: str, app_id: str, steps: int, t: float, pk: str | None) -> 
     os.makedirs(d)
     with open(os.path.join(d, "metadata.json"), "w") as f:
         json.dump(
-            {"type": "application_metadata", "partition_key": pk, "parent_pointer": None,
-             "spawning_parent_pointer": None, "burr_format": 2, "created_at": _ts(t)},
+            {
+                "type": "application_metadata",
+                "partition_key": pk,
+                "parent_pointer": None,
+                "spawning_parent_pointer": None,
+                "burr_format": 2,
+                "created_at": _ts(t),
+            },
             f,
         )
     with open(os.path.join(d, "graph.json"), "w") as f:
         json.dump(
-            {"type": "application", "entrypoint": "a", "actions": [
-                {"type": "action", "name": n, "reads": ["n"], "writes": ["n"], "code": "", "inputs": [],
-                 "optional_inputs": []} for n in ("a", "b")],
-             "transitions": [{"type": "transition", "from_": "a", "to": "b", "condition": "default"},
-                             {"type": "transition", "from_": "b", "to": "a", "condition": "default"}]},
+            {
+                "type": "application",
+                "entrypoint": "a",
+                "actions": [
+                    {
+                        "type": "action",
+                        "name": n,
+                        "reads": ["n"],
+                        "writes": ["n"],
+                        "code": "",
+                        "inputs": [],
+                        "optional_inputs": [],
+                    }
+                    for n in ("a", "b")
+                ],
+                "transitions": [
+                    {"type": "transition", "from_": "a", "to": "b", "condition": "default"},
+                    {"type": "transition", "from_": "b", "to": "a", "condition": "default"},
+                ],
+            },
             f,
         )
     lines = []
     for i in range(steps):
         act = "a" if i % 2 == 0 else "b"
-        lines.append(json.dumps({"type": "begin_entry", "start_time": _ts(t + i), "action": act,
-                                 "inputs": {}, "sequence_id": i}))
-        rec = {"type": "end_entry", "end_time": _ts(t + i + 0.5), "action": act, "result": {},
-               "exception": None, "sequence_id": i}
+        lines.append(
+            json.dumps(
+                {
+                    "type": "begin_entry",
+                    "start_time": _ts(t + i),
+                    "action": act,
+                    "inputs": {},
+                    "sequence_id": i,
+                }
+            )
+        )
+        rec = {
+            "type": "end_entry",
+            "end_time": _ts(t + i + 0.5),
+            "action": act,
+            "result": {},
+            "exception": None,
+            "sequence_id": i,
+        }
         if i % 50 == 0:
             rec.update(state={"n": i, "__SEQUENCE_ID": i, "__PRIOR_STEP": act}, state_delta=None)
         else:
-            rec.update(state=None, state_delta=[{"op": "set", "key": "n", "value": i},
-                                                {"op": "set", "key": "__SEQUENCE_ID", "value": i},
-                                                {"op": "set", "key": "__PRIOR_STEP", "value": act}])
+            rec.update(
+                state=None,
+                state_delta=[
+                    {"op": "set", "key": "n", "value": i},
+                    {"op": "set", "key": "__SEQUENCE_ID", "value": i},
+                    {"op": "set", "key": "__PRIOR_STEP", "value": act},
+                ],
+            )
         lines.append(json.dumps(rec))
     with open(os.path.join(d, "log.jsonl"), "w") as f:
         f.write("\n".join(lines) + "\n")
@@ -140,7 +181,9 @@ def main() -> None:
                     c, "/api/v1/projects/many_apps/apps?sort=app_id&order=asc&limit=100", args.repeat
                 ),
                 "list_projects_ms": _time(c, "/api/v1/projects", args.repeat),
-                "steps_first_page_ms": _time(c, "/api/v1/projects/big_app/apps/long-run/steps?limit=100", args.repeat),
+                "steps_first_page_ms": _time(
+                    c, "/api/v1/projects/big_app/apps/long-run/steps?limit=100", args.repeat
+                ),
                 "steps_middle_page_ms": _time(
                     c, f"/api/v1/projects/big_app/apps/long-run/steps?limit=100&offset={n // 2}", args.repeat
                 ),
@@ -148,7 +191,8 @@ def main() -> None:
                     c, f"/api/v1/projects/big_app/apps/long-run/steps?limit=100&offset={n - 100}", args.repeat
                 ),
                 "steps_after_seq_ms": _time(
-                    c, f"/api/v1/projects/big_app/apps/long-run/steps?limit=100&after_sequence_id={n - 150}",
+                    c,
+                    f"/api/v1/projects/big_app/apps/long-run/steps?limit=100&after_sequence_id={n - 150}",
                     args.repeat,
                 ),
                 "step_detail_last_ms": _time(

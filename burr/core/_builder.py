@@ -198,7 +198,7 @@ class ApplicationBuilder(Generic[StateType]):
                 )
             from burr.tracking import LocalTrackingClient
 
-            instance = LocalTrackingClient(project=project, **(params or {}))
+            instance: Any = LocalTrackingClient(project=project, **(params or {}))
         else:
             if params is not None:
                 raise ValueError(

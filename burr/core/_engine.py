@@ -247,6 +247,8 @@ def run_sync(meta: ActionMeta, state: State[Any], inputs: dict[str, Any]) -> tup
         raise _async_in_sync_error(meta)
     action = meta.action
     if meta.single_step:
+        if not inputs:
+            return check_single(meta, action.run_and_update(state))
         return check_single(meta, action.run_and_update(state, **_call_kwargs(meta, inputs)))
     result = action.run(state.subset(*meta.reads), **_call_kwargs(meta, inputs))
     return check_reduce(meta, result, state)

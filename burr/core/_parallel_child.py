@@ -11,12 +11,15 @@ the next loop iteration, a fork (new app id), a replay over recorded history - g
 from __future__ import annotations
 
 import hashlib
+import inspect
 import logging
 from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:
     from burr.core.application import ApplicationContext
     from burr.core.state import State
+
+from burr.core._parallel_exec import is_default_factory
 
 logger = logging.getLogger(__name__)
 
@@ -145,3 +148,120 @@ def finished_state(record: Any, halt_after: list[str]) -> State[Any] | None:
     if record is None or record.get("status") != "completed" or record.get("position") not in halt_after:
         return None
     return record["state"]
+
+
+def as_async_adapters(persister: Any, initializer: Any) -> tuple[Any, Any]:
+    """Async stand-ins for sync persisters, so an async branch can be built with ``abuild()``."""
+    wrapped: dict[int, Any] = {}
+
+    def wrap(obj: Any) -> Any:
+        if obj is None or obj.is_async() or not callable(getattr(obj, "save", getattr(obj, "load", None))):
+            return obj
+        if id(obj) not in wrapped:
+            wrapped[id(obj)] = _make_async_wrapper(obj)
+        return wrapped[id(obj)]
+
+    return wrap(persister), wrap(initializer)
+
+
+def _make_async_wrapper(sync: Any) -> Any:
+    from burr.core.persistence import AsyncBaseStatePersister
+
+    class _AsyncOverSync(AsyncBaseStatePersister):
+        """Delegates to a sync persister (calls are short, so they run on the event loop's thread)."""
+
+        def __init__(self) -> None:
+            self.sync = sync
+
+        async def initialize(self) -> None:
+            self.sync.initialize()
+
+        async def is_initialized(self) -> bool:
+            try:
+                return bool(self.sync.is_initialized())
+            except NotImplementedError:
+                return True
+
+        async def load(
+            self, partition_key: str, app_id: str | None, sequence_id: int | None = None, **kwargs: Any
+        ) -> Any:
+            return self.sync.load(partition_key, app_id, sequence_id, **kwargs)
+
+        async def list_app_ids(self, partition_key: str, **kwargs: Any) -> list[str]:
+            return self.sync.list_app_ids(partition_key, **kwargs)  # type: ignore[no-any-return]
+
+        async def save(
+            self,
+            partition_key: str | None,
+            app_id: str,
+            sequence_id: int,
+            position: str,
+            state: State[Any],
+            status: Any,
+            **kwargs: Any,
+        ) -> None:
+            self.sync.save(partition_key, app_id, sequence_id, position, state, status, **kwargs)
+
+    return _AsyncOverSync()
+
+
+def _user_inputs(inputs: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in inputs.items() if not k.startswith("__")}
+
+
+def _without_internal(state: State[Any]) -> State[Any]:
+    internal = [k for k in state if k.startswith("__")]
+    return state.wipe(delete=internal) if internal else state
+
+
+def _absent(behavior: Any, parent_adapter: Any) -> bool:
+    return behavior is None or (isinstance(behavior, str) and behavior == CASCADE and parent_adapter is None)
+
+
+class _Invocation:
+    """What all branches of one map-step invocation share, computed once instead of per branch."""
+
+    __slots__ = ("behaviors", "inputs", "bare", "pointer", "factory")
+
+    def __init__(
+        self, behaviors: tuple[Any, Any, Any], inputs: dict[str, Any], context: ApplicationContext
+    ) -> None:
+        from burr.common.types import ParentPointer
+
+        self.behaviors = behaviors
+        self.inputs = _user_inputs(inputs)
+        # No tracker, persister or initializer reaches the children: they can take the direct path.
+        self.bare = (
+            _absent(behaviors[0], context.tracker)
+            and _absent(behaviors[1], context.state_persister)
+            and _absent(behaviors[2], context.state_initializer)
+        )
+        self.pointer = ParentPointer(
+            app_id=context.app_id, partition_key=context.partition_key, sequence_id=context.sequence_id
+        )
+        factory = context.parallel_executor_factory
+        self.factory = None if is_default_factory(factory) else factory
+
+
+_APPLICATION: Any = None
+
+
+def _application_class() -> Any:
+    global _APPLICATION
+    if _APPLICATION is None:
+        from burr.core.application import Application
+
+        _APPLICATION = Application
+    return _APPLICATION
+
+
+def _call_behavior(method: Callable[..., Any], context: ApplicationContext) -> Any:
+    # Documented as taking no arguments; an override that takes one gets the parent's context.
+    try:
+        params = inspect.signature(method).parameters.values()
+    except (TypeError, ValueError):
+        return method()
+    positional = [
+        p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
+    ]
+    return method(context) if positional else method()

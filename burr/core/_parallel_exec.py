@@ -206,8 +206,12 @@ async def run_async(
     if not realized:
         return realized, outcomes
     semaphore = asyncio.Semaphore(max_concurrency) if max_concurrency else None
+    stopped = False
 
     async def call(out: BranchOutcome) -> None:
+        nonlocal stopped
+        if stopped:  # fail fast: a branch failed while this one waited for a slot
+            return
         out.ran = True
         try:
             out.value = await fn(realized[out.index])
@@ -216,6 +220,7 @@ async def run_async(
             raise
         except BaseException as e:
             out.error = e
+            stopped = stopped or fail_fast
             if on_done is not None:
                 on_done(out)
             raise
@@ -251,3 +256,21 @@ async def run_async(
         if remaining:
             await asyncio.gather(*remaining, return_exceptions=True)
     return realized, outcomes
+
+
+def _note(exc: BaseException, note: str) -> None:
+    if hasattr(exc, "add_note"):
+        exc.add_note(note)
+
+
+def _start_executor(action: Any, factory: Callable[[], Any]) -> Any:
+    try:
+        return factory()
+    except Exception as e:
+        _note(
+            e,
+            f"Could not start the parallel executor for action '{action.name}' (factory {factory!r} from "
+            "ApplicationBuilder.with_parallel_executor). Fix its set-up (e.g. call ray.init() before "
+            "running), or drop with_parallel_executor to use the default thread pool.",
+        )
+        raise

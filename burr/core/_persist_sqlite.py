@@ -8,11 +8,13 @@ docs/persistence.md; pass ``synchronous="FULL"`` for per-commit power-loss durab
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import pathlib
 import sqlite3
-from typing import Any, Literal, Optional, Union
+import threading
+from typing import Any, Literal, Union
 
 from burr.core import persistence
 from burr.core._checkpoint import (
@@ -30,6 +32,21 @@ from burr.core.state import State
 logger = logging.getLogger(__name__)
 
 _DIALECT = SQLDialect(placeholder="?", state_type="TEXT", text_key_type="TEXT")
+
+
+def _locked(fn: Any) -> Any:
+    """One connection, possibly shared with the write_behind thread: one user at a time."""
+
+    @functools.wraps(fn)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with self._conn_lock:
+            return fn(self, *args, **kwargs)
+
+    return wrapper
+
+
+class SQLiteStateConflictError(persistence.StateConflictError, sqlite3.IntegrityError):
+    """A conflict on SQLite (also an ``sqlite3.IntegrityError``, which Apache Burr raised for a duplicate step)."""
 
 
 class SQLitePersister(persistence.BaseStatePersister):
@@ -53,11 +70,11 @@ class SQLitePersister(persistence.BaseStatePersister):
         self,
         db_path: Union[str, pathlib.Path],
         table_name: str = "burr_state",
-        serde_kwargs: Optional[dict[str, Any]] = None,
-        connect_kwargs: Optional[dict[str, Any]] = None,
-        connection: Optional[sqlite3.Connection] = None,
-        journal_mode: Optional[str] = None,
-        synchronous: Optional[str] = None,
+        serde_kwargs: dict[str, Any] | None = None,
+        connect_kwargs: dict[str, Any] | None = None,
+        connection: sqlite3.Connection | None = None,
+        journal_mode: str | None = None,
+        synchronous: str | None = None,
         snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
         snapshot_ratio: float = DEFAULT_SNAPSHOT_RATIO,
     ) -> None:
@@ -73,7 +90,8 @@ class SQLitePersister(persistence.BaseStatePersister):
         if connection is not None and (journal_mode or synchronous):
             self._apply_pragmas(journal_mode, synchronous)
         self._initialized = False
-        self._columns: Optional[bool] = None  # do our two columns exist? None: not checked yet
+        self._columns: bool | None = None  # do our two columns exist? None: not checked yet
+        self._conn_lock = threading.RLock()
         self._sql = _DIALECT.statements(table_name)
 
     # -- construction --------------------------------------------------------------------------
@@ -85,11 +103,13 @@ class SQLitePersister(persistence.BaseStatePersister):
         self._apply_pragmas_to(conn, self.journal_mode or "WAL", self.synchronous or "NORMAL")
         return conn
 
-    def _apply_pragmas(self, journal_mode: Optional[str], synchronous: Optional[str]) -> None:
+    def _apply_pragmas(self, journal_mode: str | None, synchronous: str | None) -> None:
         self._apply_pragmas_to(self.connection, journal_mode, synchronous)
 
     @staticmethod
-    def _apply_pragmas_to(conn: sqlite3.Connection, journal_mode: Optional[str], synchronous: Optional[str]) -> None:
+    def _apply_pragmas_to(
+        conn: sqlite3.Connection, journal_mode: str | None, synchronous: str | None
+    ) -> None:
         for name, value, allowed in (
             ("journal_mode", journal_mode, {"WAL", "DELETE", "TRUNCATE", "PERSIST", "MEMORY", "OFF"}),
             ("synchronous", synchronous, {"OFF", "NORMAL", "FULL", "EXTRA", "0", "1", "2", "3"}),
@@ -105,8 +125,8 @@ class SQLitePersister(persistence.BaseStatePersister):
         cls,
         db_path: Union[str, pathlib.Path],
         table_name: str = "burr_state",
-        serde_kwargs: Optional[dict[str, Any]] = None,
-        connect_kwargs: Optional[dict[str, Any]] = None,
+        serde_kwargs: dict[str, Any] | None = None,
+        connect_kwargs: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> SQLitePersister:
         """Open ``db_path`` (same arguments as the constructor)."""
@@ -120,9 +140,14 @@ class SQLitePersister(persistence.BaseStatePersister):
     def copy(self) -> SQLitePersister:
         """A persister on the same file with its own connection (for another thread or app)."""
         return SQLitePersister(
-            self.db_path, self.table_name, self._checkpoints.serde_kwargs, self.connect_kwargs,
-            journal_mode=self.journal_mode, synchronous=self.synchronous,
-            snapshot_every=self._checkpoints.snapshot_every, snapshot_ratio=self._checkpoints.snapshot_ratio,
+            self.db_path,
+            self.table_name,
+            self._checkpoints.serde_kwargs,
+            self.connect_kwargs,
+            journal_mode=self.journal_mode,
+            synchronous=self.synchronous,
+            snapshot_every=self._checkpoints.snapshot_every,
+            snapshot_ratio=self._checkpoints.snapshot_ratio,
         )
 
     def set_serde_kwargs(self, serde_kwargs: dict[str, Any]) -> None:
@@ -184,7 +209,7 @@ class SQLitePersister(persistence.BaseStatePersister):
 
     def save(
         self,
-        partition_key: Optional[str],
+        partition_key: str | None,
         app_id: str,
         sequence_id: int,
         position: str,
@@ -194,6 +219,7 @@ class SQLitePersister(persistence.BaseStatePersister):
     ) -> None:
         self.save_many([(partition_key, app_id, sequence_id, position, state, status)])
 
+    @_locked
     def save_many(self, steps: list[tuple[Any, ...]]) -> None:
         """Save several steps in one transaction (used by the ``write_behind`` cadence)."""
         if not self._columns:
@@ -206,35 +232,51 @@ class SQLitePersister(persistence.BaseStatePersister):
             for pk, app_id, seq, position, state, status in steps:
                 pk = self.PARTITION_KEY_DEFAULT if pk is None else pk
                 row, head = self._checkpoints.prepare(pk, app_id, seq, position, state, status)
-                cur = conn.execute(self._sql.insert_cas, row.params() + (pk, app_id, row.head_low, row.head_high))
+                cur = conn.execute(
+                    self._sql.insert_cas, row.params() + (pk, app_id, row.head_low, row.head_high)
+                )
                 if cur.rowcount != 1:
                     self._conflict(row)
                 prepared.append((row, head))
+                # the next step of a batch builds on this one (undone below if the batch fails)
+                self._checkpoints.commit(row, head)
             conn.commit()
-        except BaseException:
+        except BaseException as e:
             if conn.in_transaction:
                 conn.rollback()
             for row, _ in prepared:
                 self._checkpoints.forget(row.partition_key, row.app_id)
+            if isinstance(e, sqlite3.IntegrityError) and not isinstance(e, persistence.StateConflictError):
+                pk, app_id, seq = steps[len(prepared)][:3]
+                raise SQLiteStateConflictError(
+                    conflict_message(
+                        self.PARTITION_KEY_DEFAULT if pk is None else pk, app_id, seq, None, None
+                    )
+                    + f" ({e})",
+                    partition_key=pk,
+                    app_id=app_id,
+                    sequence_id=seq,
+                ) from e
             raise
-        for row, head in prepared:
-            self._checkpoints.commit(row, head)
 
     def _conflict(self, row: Row) -> None:
         stored = self.connection.execute(self._sql.head, (row.partition_key, row.app_id)).fetchone()[0]
         expected = self._checkpoints.expected_head(row.partition_key, row.app_id)
         self._checkpoints.forget(row.partition_key, row.app_id)
-        raise persistence.StateConflictError(
+        raise SQLiteStateConflictError(
             conflict_message(row.partition_key, row.app_id, row.sequence_id, stored, expected),
-            partition_key=row.partition_key, app_id=row.app_id, sequence_id=row.sequence_id,
+            partition_key=row.partition_key,
+            app_id=row.app_id,
+            sequence_id=row.sequence_id,
             stored_sequence_id=stored,
         )
 
     # -- load ----------------------------------------------------------------------------------
 
+    @_locked
     def load(
-        self, partition_key: Optional[str], app_id: Optional[str], sequence_id: Optional[int] = None, **kwargs: Any
-    ) -> Optional[persistence.PersistedStateData]:
+        self, partition_key: str | None, app_id: str | None, sequence_id: int | None = None, **kwargs: Any
+    ) -> persistence.PersistedStateData | None:
         pk = self.PARTITION_KEY_DEFAULT if partition_key is None else partition_key
         conn = self.connection
         try:
@@ -261,23 +303,31 @@ class SQLitePersister(persistence.BaseStatePersister):
             raise
         state = self._checkpoints.decode(pk, app_id, chain)
         return persistence.PersistedStateData(
-            partition_key=pk, app_id=app_id, sequence_id=seq, position=position, state=state,
-            created_at=created_at, status=status,
+            partition_key=pk,
+            app_id=app_id,
+            sequence_id=seq,
+            position=position,
+            state=state,
+            created_at=created_at,
+            status=status,
         )
 
-    def list_app_ids(self, partition_key: Optional[str], **kwargs: Any) -> list[str]:
+    @_locked
+    def list_app_ids(self, partition_key: str | None, **kwargs: Any) -> list[str]:
         pk = self.PARTITION_KEY_DEFAULT if partition_key is None else partition_key
         return [r[0] for r in self.connection.execute(self._sql.list_apps, (pk,))]
 
     # -- history and retention -----------------------------------------------------------------
 
-    def list_steps(self, partition_key: Optional[str], app_id: str) -> list[StepInfo]:
+    @_locked
+    def list_steps(self, partition_key: str | None, app_id: str) -> list[StepInfo]:
         """Every stored step of ``app_id``, oldest first (load any with ``load(pk, app_id, seq)``)."""
         pk = self.PARTITION_KEY_DEFAULT if partition_key is None else partition_key
         sql = self._sql if self._has_columns() else self._sql.legacy
         return [StepInfo.from_row(r) for r in self.connection.execute(sql.list_steps, (pk, app_id))]
 
-    def delete_app(self, partition_key: Optional[str], app_id: str) -> int:
+    @_locked
+    def delete_app(self, partition_key: str | None, app_id: str) -> int:
         """Delete every step of ``app_id``; returns the number of rows removed."""
         pk = self.PARTITION_KEY_DEFAULT if partition_key is None else partition_key
         with self.connection:
@@ -285,14 +335,17 @@ class SQLitePersister(persistence.BaseStatePersister):
         self._checkpoints.forget(pk, app_id)
         return n
 
-    def prune(self, partition_key: Optional[str], app_id: str, keep_last: int) -> int:
+    @_locked
+    def prune(self, partition_key: str | None, app_id: str, keep_last: int) -> int:
         """Keep only the last ``keep_last`` steps of ``app_id``; returns the number of rows removed.
 
         The oldest kept step is rewritten as a full snapshot first (in the same transaction), so
         every kept step still loads. Forks never depend on their parent's rows.
         """
         if keep_last < 1:
-            raise ValueError(f"prune(keep_last={keep_last}) must keep at least one step; use delete_app to remove all.")
+            raise ValueError(
+                f"prune(keep_last={keep_last}) must keep at least one step; use delete_app to remove all."
+            )
         pk = self.PARTITION_KEY_DEFAULT if partition_key is None else partition_key
         self._ensure_columns()
         conn = self.connection
@@ -305,9 +358,14 @@ class SQLitePersister(persistence.BaseStatePersister):
                 return 0
             cut = plan.cut
             if plan.rewrite:
-                chain = [StoredRow(*r) for r in conn.execute(self._sql.load_chain, (pk, app_id, plan.snap, cut + 1))]
+                chain = [
+                    StoredRow(*r)
+                    for r in conn.execute(self._sql.load_chain, (pk, app_id, plan.snap, cut + 1))
+                ]
                 state = Checkpointer(self.serde_kwargs).decode(pk, app_id, chain)
-                payload = json.dumps(state.serialize(**self.serde_kwargs), ensure_ascii=False, separators=(",", ":"))
+                payload = json.dumps(
+                    state.serialize(**self.serde_kwargs), ensure_ascii=False, separators=(",", ":")
+                )
                 conn.execute(self._sql.make_snapshot, (payload, pk, app_id, cut))
                 conn.execute(self._sql.rebase_chain, (cut, pk, app_id, plan.snap, cut))
             n = conn.execute(self._sql.delete_before, (pk, app_id, cut)).rowcount
@@ -343,8 +401,11 @@ class SQLitePersister(persistence.BaseStatePersister):
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state.pop("connection", None)
+        state.pop("_conn_lock", None)
         state["_checkpoints"] = (
-            self._checkpoints.serde_kwargs, self._checkpoints.snapshot_every, self._checkpoints.snapshot_ratio,
+            self._checkpoints.serde_kwargs,
+            self._checkpoints.snapshot_every,
+            self._checkpoints.snapshot_ratio,
         )
         return state
 
@@ -353,4 +414,5 @@ class SQLitePersister(persistence.BaseStatePersister):
         self.__dict__.update(state)
         self._checkpoints = Checkpointer(serde_kwargs, every, ratio)
         self._owns_connection = True
+        self._conn_lock = threading.RLock()
         self.connection = self._connect()

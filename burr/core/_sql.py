@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import Any, Optional
+from typing import Any
 
 _TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
 
@@ -22,7 +22,7 @@ class StepInfo:
     status: str
     created_at: str
     is_snapshot: bool  # a full state row (ours or Apache Burr's) rather than a delta
-    snapshot_sequence_id: Optional[int]  # for a delta: the snapshot its chain starts at
+    snapshot_sequence_id: int | None  # for a delta: the snapshot its chain starts at
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> StepInfo:
@@ -38,7 +38,7 @@ class PrunePlan:
     rewrite: bool  # the cut row is a delta and must become a snapshot
 
 
-def prune_plan(steps: list[StepInfo], keep_last: int) -> Optional[PrunePlan]:
+def prune_plan(steps: list[StepInfo], keep_last: int) -> PrunePlan | None:
     if len(steps) <= keep_last:
         return None
     first_kept = steps[-keep_last]
@@ -95,8 +95,10 @@ class SQLDialect:
         index = table.replace(".", "_") + "_created_at_index"
         key = f"partition_key = {p} AND app_id = {p}"
         cols = "partition_key, app_id, sequence_id, position, status, state, format_version, snapshot_sequence_id"
-        values = ", ".join(f"{p}{c}" for c in self.value_casts[:5]) + f", {sp}, " + ", ".join(
-            f"{p}{c}" for c in self.value_casts[6:]
+        values = (
+            ", ".join(f"{p}{c}" for c in self.value_casts[:5])
+            + f", {sp}, "
+            + ", ".join(f"{p}{c}" for c in self.value_casts[6:])
         )
         st = Statements(
             create_table=(
@@ -116,7 +118,10 @@ class SQLDialect:
             # (MariaDB and SQLite accept IF NOT EXISTS on indexes; PostgreSQL too)
             added_columns=[
                 ("format_version", f"ALTER TABLE {table} ADD COLUMN format_version {self.int_type} NULL"),
-                ("snapshot_sequence_id", f"ALTER TABLE {table} ADD COLUMN snapshot_sequence_id {self.int_type} NULL"),
+                (
+                    "snapshot_sequence_id",
+                    f"ALTER TABLE {table} ADD COLUMN snapshot_sequence_id {self.int_type} NULL",
+                ),
             ],
             insert_cas=(
                 f"INSERT INTO {table} ({cols}) SELECT {values}{self.select_from} WHERE "
@@ -158,6 +163,8 @@ class SQLDialect:
             load_latest=st.load_latest.replace("format_version, snapshot_sequence_id", "NULL, NULL"),
             load_exact=st.load_exact.replace("format_version, snapshot_sequence_id", "NULL, NULL"),
             load_chain=st.load_chain.replace("format_version, snapshot_sequence_id", "NULL, NULL"),
-            list_steps=st.list_steps.replace(_STEP_COLUMNS, "sequence_id, position, status, created_at, NULL"),
+            list_steps=st.list_steps.replace(
+                _STEP_COLUMNS, "sequence_id, position, status, created_at, NULL"
+            ),
         )
         return st

@@ -383,6 +383,11 @@ class Application(Generic[StateType]):
             return {}
         return engine.process_inputs(meta, inputs, self._injector(meta, seq) if meta.inject else _no_inject)
 
+    def _process_inputs(self, inputs: dict[str, Any], action: Action) -> dict[str, Any]:
+        """The inputs ``action`` would get at the next sequence id (declared ones, plus injected)."""
+        meta = self._metas.get(action.name) or ActionMeta(action)
+        return self._inputs(meta, inputs, engine.next_sequence_id(self._state))
+
     def _tracer_for(self, meta: ActionMeta, processed: dict[str, Any], seq: int) -> TracerFactory | None:
         """The factory ``@trace`` uses during the action: the injected one, else a fresh one if anyone listens."""
         tracer = processed.get("__tracer")
@@ -517,7 +522,12 @@ class Application(Generic[StateType]):
             exc: Exception | None = None
             new_state: State[Any] | None = None
             try:
-                result, returned = await engine.run_async(meta, mid, processed)
+                if not meta.is_async:  # fix #13: same path, same hook arguments as sync
+                    result, returned = engine.run_sync(meta, mid, processed)
+                elif meta.single_step and not processed:  # the common case, without an extra coroutine
+                    result, returned = engine.check_single(meta, await meta.action.run_and_update(mid))
+                else:
+                    result, returned = await engine.run_async(meta, mid, processed)
                 mid = None  # type: ignore[assignment]
                 self._state = prev
                 new_state = engine.commit(prev, returned, meta.name, seq)
@@ -564,6 +574,8 @@ class Application(Generic[StateType]):
             )
         expanded: list[list[str]] = []
         for names in (halt_before or [], halt_after or []):
+            if isinstance(names, str):  # a lone name: treat as [name] rather than as characters
+                names = [names]
             out: list[str] = []
             for name in names:
                 if name.startswith("@tag:"):
@@ -775,3 +787,5 @@ def _no_inject(name: str) -> Any:  # pragma: no cover -- only called when an act
 
 from burr.core import _stream_drivers  # noqa: E402
 from burr.core._builder import ApplicationBuilder  # noqa: E402
+
+ApplicationBuilder.__module__ = __name__

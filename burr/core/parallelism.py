@@ -16,15 +16,20 @@ import abc
 import dataclasses
 import inspect
 import logging
-import warnings
 from collections.abc import AsyncGenerator, AsyncIterable, Generator, Iterable
 from typing import TYPE_CHECKING, Any, Callable, Union
 
 from burr.core._parallel_child import (
     CASCADE,
+    _application_class,
+    _call_behavior,
     _cascade_adapter,
+    _Invocation,
     _stable_app_id_hash,
+    _user_inputs,
+    _without_internal,
     ainvocation_key,
+    as_async_adapters,
     child_app_id,
     finished_state,
     invocation_key,
@@ -34,6 +39,8 @@ from burr.core._parallel_exec import (
     BranchOutcome,
     DefaultParallelExecutor,
     FailurePolicy,
+    _note,
+    _start_executor,
     default_parallel_executor_factory,
     is_default_factory,
     run_async,
@@ -107,15 +114,6 @@ class RunnableGraph:
 
 
 SubgraphType = Union[Action, Callable[..., Any], RunnableGraph]
-
-
-def _user_inputs(inputs: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in inputs.items() if not k.startswith("__")}
-
-
-def _without_internal(state: State[Any]) -> State[Any]:
-    internal = [k for k in state if k.startswith("__")]
-    return state.wipe(delete=internal) if internal else state
 
 
 @dataclasses.dataclass
@@ -217,7 +215,7 @@ class SubGraphTask:
         return app.state
 
     async def arun(self, parent_context: ApplicationContext) -> State[Any]:
-        """``run`` for async parents (``abuild``/``arun``; a sync persister falls back to ``build``)."""
+        """``run`` for async parents (``abuild``/``arun``; sync persisters are wrapped to fit)."""
         return await self._arun(parent_context, None)
 
     async def _arun(self, parent_context: ApplicationContext, emit: Emit | None) -> State[Any]:
@@ -239,18 +237,11 @@ class SubGraphTask:
         inputs = _user_inputs(self.inputs)
         if adapters == (None, None, None):
             app = self._direct_app(parent_context)
-        elif any(a is not None and not a.is_async() for a in (persister, initializer)):
-            warnings.warn(
-                f"Branch {self.application_id} runs with a synchronous persister/initializer under an "
-                "async parent, so it is built with build() and run synchronously. Use an async persister "
-                "(e.g. AsyncSQLitePersister) to keep the branch asynchronous.",
-                stacklevel=2,
-            )
-            app = self._builder(parent_context, adapters).build()
-            _, _, state = app.run(halt_after=self.graph.halt_after, inputs=inputs)
-            return state
         else:
-            app = await self._builder(parent_context, adapters).abuild()
+            # A sync persister cannot go through abuild(); wrap it instead of running the branch
+            # synchronously (Apache Burr's fallback, which cannot run async actions).
+            persister, initializer = as_async_adapters(persister, initializer)
+            app = await self._builder(parent_context, (tracker, persister, initializer)).abuild()
         if emit is None:
             _, _, state = await app.arun(halt_after=self.graph.halt_after, inputs=inputs)
             return state
@@ -267,9 +258,26 @@ class _MapTask(SubGraphTask):
 
     key: str = ""
     behaviors: tuple[Any, Any, Any] = (CASCADE, CASCADE, CASCADE)
+    shared: _Invocation | None = None
 
     def _adapters(self, parent_context: ApplicationContext) -> tuple[Any, Any, Any]:
         return resolve_adapters(*self.behaviors, parent_context)
+
+    def _run(self, parent_context: ApplicationContext, emit: Emit | None) -> State[Any]:
+        shared = self.shared
+        if emit is not None or shared is None or not shared.bare:
+            return super()._run(parent_context, emit)
+        graph = self.graph
+        app = _application_class()(
+            graph=graph.graph,
+            state=self.state,
+            partition_key=parent_context.partition_key,
+            uid=self.application_id,
+            entrypoint=graph.entrypoint,
+            spawning_parent_pointer=shared.pointer,
+            parallel_executor_factory=shared.factory,
+        )
+        return app.run(halt_after=graph.halt_after, inputs=shared.inputs)[2]  # type: ignore[no-any-return]
 
 
 def _key_of(task: SubGraphTask, index: int) -> str:
@@ -282,11 +290,6 @@ def _branch_note(action: Action, task: SubGraphTask, index: int) -> str:
         f"'{action.name}'. Fix the branch, or set on_branch_failure = 'collect' on the action to reduce "
         "the branches that succeeded and report the failures in the step result."
     )
-
-
-def _note(exc: BaseException, note: str) -> None:
-    if hasattr(exc, "add_note"):
-        exc.add_note(note)
 
 
 class TaskBasedParallelAction(SingleStepAction):
@@ -464,19 +467,6 @@ async def _reduce_async(action: TaskBasedParallelAction, state: State[Any], stat
     return await out if inspect.isawaitable(out) else out
 
 
-def _start_executor(action: Action, factory: Callable[[], Any]) -> Any:
-    try:
-        return factory()
-    except Exception as e:
-        _note(
-            e,
-            f"Could not start the parallel executor for action '{action.name}' (factory {factory!r} from "
-            "ApplicationBuilder.with_parallel_executor). Fix its set-up (e.g. call ray.init() before "
-            "running), or drop with_parallel_executor to use the default thread pool.",
-        )
-        raise
-
-
 def _run_task_remote(task: SubGraphTask, context: ApplicationContext) -> State[Any]:
     """What other executors (Ray, process pools) run: importable, so it pickles by reference."""
     return task._run(context, None)
@@ -508,8 +498,12 @@ class MapActionsAndStates(TaskBasedParallelAction):
     def _call_actions(self, state: State[Any], context: ApplicationContext, inputs: dict[str, Any]) -> Any:
         return self.actions(state, context, inputs)
 
-    def _behaviors(self) -> tuple[Any, Any, Any]:
-        return self.tracker(), self.state_persister(), self.state_initializer()
+    def _behaviors(self, context: ApplicationContext) -> tuple[Any, Any, Any]:
+        return (
+            _call_behavior(self.tracker, context),
+            _call_behavior(self.state_persister, context),
+            _call_behavior(self.state_initializer, context),
+        )
 
     def tasks(self, state: State[Any], context: ApplicationContext, inputs: dict[str, Any]) -> Any:
         if self.is_async():
@@ -519,7 +513,8 @@ class MapActionsAndStates(TaskBasedParallelAction):
     def _tasks(
         self, state: State[Any], context: ApplicationContext, inputs: dict[str, Any], invocation: str
     ) -> Generator[SubGraphTask, None, None]:
-        behaviors = self._behaviors()
+        behaviors = self._behaviors(context)
+        shared = _Invocation(behaviors, inputs, context)
         for i, sub in enumerate(_sync_iter(self, self._call_actions(state, context, inputs), "actions")):
             graph = RunnableGraph.create(sub)
             for j, branch_state in enumerate(_sync_iter(self, self.states(state, context, inputs), "states")):
@@ -531,13 +526,15 @@ class MapActionsAndStates(TaskBasedParallelAction):
                     application_id=child_app_id(invocation, key),
                     key=key,
                     behaviors=behaviors,
+                    shared=shared,
                 )
 
     async def _atasks(
         self, state: State[Any], context: ApplicationContext, inputs: dict[str, Any]
     ) -> AsyncGenerator[SubGraphTask, None]:
         invocation = await ainvocation_key(context, self.name)
-        behaviors = self._behaviors()
+        behaviors = self._behaviors(context)
+        shared = _Invocation(behaviors, inputs, context)
         i = 0
         async for sub in _any_iter(self._call_actions(state, context, inputs)):
             graph = RunnableGraph.create(sub)
@@ -551,6 +548,7 @@ class MapActionsAndStates(TaskBasedParallelAction):
                     application_id=child_app_id(invocation, key),
                     key=key,
                     behaviors=behaviors,
+                    shared=shared,
                 )
                 j += 1
             i += 1

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import abc
 import datetime
-from typing import TYPE_CHECKING, Any, Literal, Optional, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from burr.core.state import State
 from burr.lifecycle.base import (
@@ -87,8 +87,8 @@ class BaseStateLoader(abc.ABC):
 
     @abc.abstractmethod
     def load(
-        self, partition_key: str, app_id: Optional[str], sequence_id: Optional[int] = None, **kwargs: Any
-    ) -> Optional[PersistedStateData]:
+        self, partition_key: str, app_id: str | None, sequence_id: int | None = None, **kwargs: Any
+    ) -> PersistedStateData | None:
         """The saved step, or None when nothing matches."""
 
     @abc.abstractmethod
@@ -112,7 +112,7 @@ class BaseStateSaver(abc.ABC):
     @abc.abstractmethod
     def save(
         self,
-        partition_key: Optional[str],
+        partition_key: str | None,
         app_id: str,
         sequence_id: int,
         position: str,
@@ -135,8 +135,8 @@ class AsyncBaseStateLoader(abc.ABC):
 
     @abc.abstractmethod
     async def load(
-        self, partition_key: str, app_id: Optional[str], sequence_id: Optional[int] = None, **kwargs: Any
-    ) -> Optional[PersistedStateData]:
+        self, partition_key: str, app_id: str | None, sequence_id: int | None = None, **kwargs: Any
+    ) -> PersistedStateData | None:
         """The saved step, or None when nothing matches."""
 
     @abc.abstractmethod
@@ -159,7 +159,7 @@ class AsyncBaseStateSaver(abc.ABC):
     @abc.abstractmethod
     async def save(
         self,
-        partition_key: Optional[str],
+        partition_key: str | None,
         app_id: str,
         sequence_id: int,
         position: str,
@@ -186,8 +186,8 @@ class DevNullPersister(BaseStatePersister):
     """Stores nothing; loads nothing."""
 
     def load(
-        self, partition_key: str, app_id: Optional[str], sequence_id: Optional[int] = None, **kwargs: Any
-    ) -> Optional[PersistedStateData]:
+        self, partition_key: str, app_id: str | None, sequence_id: int | None = None, **kwargs: Any
+    ) -> PersistedStateData | None:
         return None
 
     def list_app_ids(self, partition_key: str, **kwargs: Any) -> list[str]:
@@ -195,7 +195,7 @@ class DevNullPersister(BaseStatePersister):
 
     def save(
         self,
-        partition_key: Optional[str],
+        partition_key: str | None,
         app_id: str,
         sequence_id: int,
         position: str,
@@ -210,8 +210,8 @@ class AsyncDevNullPersister(AsyncBaseStatePersister):
     """Async persister that stores nothing."""
 
     async def load(
-        self, partition_key: str, app_id: Optional[str], sequence_id: Optional[int] = None, **kwargs: Any
-    ) -> Optional[PersistedStateData]:
+        self, partition_key: str, app_id: str | None, sequence_id: int | None = None, **kwargs: Any
+    ) -> PersistedStateData | None:
         return None
 
     async def list_app_ids(self, partition_key: str, **kwargs: Any) -> list[str]:
@@ -219,7 +219,7 @@ class AsyncDevNullPersister(AsyncBaseStatePersister):
 
     async def save(
         self,
-        partition_key: Optional[str],
+        partition_key: str | None,
         app_id: str,
         sequence_id: int,
         position: str,
@@ -234,11 +234,11 @@ class InMemoryPersister(BaseStatePersister):
     """Keeps every saved step in a dict (the State objects themselves). For tests and notebooks."""
 
     def __init__(self) -> None:
-        self._storage: dict[Optional[str], dict[str, list[PersistedStateData]]] = {}
+        self._storage: dict[str | None, dict[str, list[PersistedStateData]]] = {}
 
     def load(
-        self, partition_key: str, app_id: Optional[str], sequence_id: Optional[int] = None, **kwargs: Any
-    ) -> Optional[PersistedStateData]:
+        self, partition_key: str, app_id: str | None, sequence_id: int | None = None, **kwargs: Any
+    ) -> PersistedStateData | None:
         return _memory_load(self._storage, partition_key, app_id, sequence_id)
 
     def list_app_ids(self, partition_key: str, **kwargs: Any) -> list[str]:
@@ -246,7 +246,7 @@ class InMemoryPersister(BaseStatePersister):
 
     def save(
         self,
-        partition_key: Optional[str],
+        partition_key: str | None,
         app_id: str,
         sequence_id: int,
         position: str,
@@ -261,11 +261,11 @@ class AsyncInMemoryPersister(AsyncBaseStatePersister):
     """Async twin of ``InMemoryPersister``."""
 
     def __init__(self) -> None:
-        self._storage: dict[Optional[str], dict[str, list[PersistedStateData]]] = {}
+        self._storage: dict[str | None, dict[str, list[PersistedStateData]]] = {}
 
     async def load(
-        self, partition_key: str, app_id: Optional[str], sequence_id: Optional[int] = None, **kwargs: Any
-    ) -> Optional[PersistedStateData]:
+        self, partition_key: str, app_id: str | None, sequence_id: int | None = None, **kwargs: Any
+    ) -> PersistedStateData | None:
         return _memory_load(self._storage, partition_key, app_id, sequence_id)
 
     async def list_app_ids(self, partition_key: str, **kwargs: Any) -> list[str]:
@@ -273,7 +273,7 @@ class AsyncInMemoryPersister(AsyncBaseStatePersister):
 
     async def save(
         self,
-        partition_key: Optional[str],
+        partition_key: str | None,
         app_id: str,
         sequence_id: int,
         position: str,
@@ -285,11 +285,11 @@ class AsyncInMemoryPersister(AsyncBaseStatePersister):
 
 
 def _memory_load(
-    storage: dict[Optional[str], dict[str, list[PersistedStateData]]],
-    partition_key: Optional[str],
-    app_id: Optional[str],
-    sequence_id: Optional[int],
-) -> Optional[PersistedStateData]:
+    storage: dict[str | None, dict[str, list[PersistedStateData]]],
+    partition_key: str | None,
+    app_id: str | None,
+    sequence_id: int | None,
+) -> PersistedStateData | None:
     if app_id is None:
         return None
     records = storage.get(partition_key, {}).get(app_id, [])
@@ -304,8 +304,8 @@ def _memory_load(
 
 
 def _memory_save(
-    storage: dict[Optional[str], dict[str, list[PersistedStateData]]],
-    partition_key: Optional[str],
+    storage: dict[str | None, dict[str, list[PersistedStateData]]],
+    partition_key: str | None,
     app_id: str,
     sequence_id: int,
     position: str,

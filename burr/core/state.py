@@ -623,6 +623,7 @@ def _commit(prev: State[Any], returned: State[Any], internal: dict[str, Any]) ->
     changes, based at ``prev``.
     """
     ops = _ops_since(prev, returned)
+    grown: list[str] = []  # keys whose new value may be a pending list view
     if ops is None:
         cleaned = {k: v for k, v in returned.get_all().items() if not _is_internal(k)}
         d = {k: v for k, v in prev._d.items() if _is_internal(k)}
@@ -631,7 +632,13 @@ def _commit(prev: State[Any], returned: State[Any], internal: dict[str, Any]) ->
         ops = _diff_ops(prev_user, cleaned)
     else:
         d = dict(returned._d)
-        if any(_is_internal(op[1]) for op in ops):
+        touches_internal = False
+        for kind, key, _ in ops:
+            if key[:2] == "__":
+                touches_internal = True
+            elif kind == "append" or kind == "extend":
+                grown.append(key)
+        if touches_internal:
             ops = [op for op in ops if not _is_internal(op[1])]
             for k in [k for k in d if _is_internal(k)]:
                 del d[k]
@@ -639,25 +646,28 @@ def _commit(prev: State[Any], returned: State[Any], internal: dict[str, Any]) ->
                 if _is_internal(k):
                     d[k] = v
     d.update(internal)
-    ops.extend(("set", k, v) for k, v in internal.items())
+    node: _OpNode | None = None
+    for op in ops:
+        node = (op, node)
+    for k, v in internal.items():
+        node = (("set", k, v), node)
     new = State.__new__(State)
     new._d = d
     new._owned = True
     new._typing_system = prev._typing_system
-    node: _OpNode | None = None
-    for op in ops:
-        node = (op, node)
     new._ops = node
     new._base = prev._vid
     new._vid = next(_vids)
-    _seal(prev, new)
+    if grown:
+        _seal(prev, new, grown)
     return new
 
 
-def _seal(prev: State[Any], new: State[Any]) -> None:
+def _seal(prev: State[Any], new: State[Any], keys: list[str]) -> None:
     """Turn ``new``'s pending list views into real lists, extending in place when unobserved."""
     d = new._d
-    for key, value in d.items():
+    for key in keys:
+        value = d.get(key)
         if type(value) is not _ListView:
             continue
         items = value.chunk.items

@@ -31,7 +31,9 @@ Routes (``{p}`` = prefix; every route takes an optional ``partition_key`` query 
 | ``POST {p}/{app_id}/stream`` | like run, streaming the halting action's items as server-sent events |
 
 Stream events: ``item`` (one per streamed item), then ``result`` (the same body ``run`` returns) or
-``error``. Synchronous applications run in worker threads; async persisters are not supported yet.
+``error``. With a synchronous persister, applications are built with ``build()`` and run in worker
+threads; with an async persister (``is_async()``), they are built with ``abuild()`` and run with
+``astep``/``arun``/``astream_result`` on the event loop.
 """
 
 from __future__ import annotations
@@ -41,13 +43,14 @@ import contextlib
 import json
 import threading
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Literal, Union
 
 from burr.integrations.base import require_plugin
 
 try:
+    import anyio
     from fastapi import APIRouter, FastAPI, HTTPException, Query
     from fastapi.responses import StreamingResponse
     from pydantic import BaseModel, Field
@@ -126,25 +129,88 @@ class _LockEntry:
     users: int = 0
 
 
+class _SyncOps:
+    """Application and persister calls for synchronous applications: each runs in a worker thread."""
+
+    def __init__(self, routes: ApplicationRoutes) -> None:
+        self.routes = routes
+        self.persister = routes.persister
+
+    def _build_sync(self, app_id: str, partition_key: str | None) -> Application[Any]:
+        return self.routes.builder(app_id, partition_key).build()
+
+    async def build(self, app_id: str, partition_key: str | None) -> Application[Any]:
+        return await run_in_threadpool(self._build_sync, app_id, partition_key)
+
+    async def load(self, partition_key: str | None, app_id: str, sequence_id: int | None = None) -> Any:
+        return await run_in_threadpool(self.persister.load, partition_key, app_id, sequence_id)
+
+    async def save(self, *args: Any) -> None:
+        await run_in_threadpool(self.persister.save, *args)
+
+    async def list_app_ids(self, partition_key: str | None) -> list[str]:
+        return list(await run_in_threadpool(self.persister.list_app_ids, partition_key))
+
+    async def step(self, app: Application[Any], inputs: dict[str, Any]) -> Any:
+        return await run_in_threadpool(lambda: app.step(inputs=inputs))
+
+    async def run(self, app: Application[Any], body: RunRequest) -> Any:
+        return await run_in_threadpool(
+            lambda: app.run(
+                halt_after=body.halt_after or None, halt_before=body.halt_before or None, inputs=body.inputs
+            )
+        )
+
+
+class _AsyncOps(_SyncOps):
+    """The same calls for applications built with ``abuild()`` around an async persister."""
+
+    async def build(self, app_id: str, partition_key: str | None) -> Application[Any]:
+        return await self.routes.builder(app_id, partition_key).abuild()
+
+    async def load(self, partition_key: str | None, app_id: str, sequence_id: int | None = None) -> Any:
+        return await self.persister.load(partition_key, app_id, sequence_id)
+
+    async def save(self, *args: Any) -> None:
+        await self.persister.save(*args)
+
+    async def list_app_ids(self, partition_key: str | None) -> list[str]:
+        return list(await self.persister.list_app_ids(partition_key))
+
+    async def step(self, app: Application[Any], inputs: dict[str, Any]) -> Any:
+        return await app.astep(inputs=inputs)
+
+    async def run(self, app: Application[Any], body: RunRequest) -> Any:
+        return await app.arun(
+            halt_after=body.halt_after or None, halt_before=body.halt_before or None, inputs=body.inputs
+        )
+
+
 @dataclass
 class ApplicationRoutes:
     """The routes added by ``add_application_routes`` and the logic behind them."""
 
     definition: Callable[[], ApplicationBuilder[Any]]
-    persister: BaseStatePersister
+    # A (Async)BaseStatePersister; typed loosely because Burr passes `None` partition keys.
+    persister: Any
     entrypoint: str
     default_state: Union[dict[str, Any], Callable[[], dict[str, Any]], None] = None
     on_busy: Literal["wait", "refuse"] = "wait"
     router: APIRouter = field(default_factory=APIRouter)
     _locks: dict[tuple[str | None, str], _LockEntry] = field(default_factory=dict)
 
-    # -- application plumbing (runs in worker threads) ------------------------------------------
+    def __post_init__(self) -> None:
+        self.is_async = bool(self.persister.is_async())
+        self.ops: _SyncOps = _AsyncOps(self) if self.is_async else _SyncOps(self)
+
+    # -- application plumbing -------------------------------------------------------------------
 
     def _defaults(self) -> dict[str, Any]:
         state = self.default_state() if callable(self.default_state) else self.default_state
         return dict(state or {})
 
-    def _build(self, app_id: str, partition_key: str | None) -> Application[Any]:
+    def builder(self, app_id: str, partition_key: str | None) -> ApplicationBuilder[Any]:
+        """The user's definition completed for one request: load, save every step, identifiers."""
         return (
             self.definition()
             .initialize_from(
@@ -155,11 +221,10 @@ class ApplicationRoutes:
             )
             .with_state_persister(self.persister)
             .with_identifiers(app_id=app_id, partition_key=partition_key)
-            .build()
         )
 
-    def _load_existing(self, app_id: str, partition_key: str | None) -> Application[Any]:
-        app = self._build(app_id, partition_key)
+    async def _load_existing(self, app_id: str, partition_key: str | None) -> Application[Any]:
+        app = await self.ops.build(app_id, partition_key)
         if app.sequence_id is None:  # nothing was loaded: never created here
             raise HTTPException(
                 404,
@@ -167,29 +232,28 @@ class ApplicationRoutes:
             )
         return app
 
-    def _create(self, request: CreateRequest, partition_key: str | None) -> dict[str, Any]:
+    async def _create(self, request: CreateRequest, partition_key: str | None) -> dict[str, Any]:
         app_id = request.app_id or str(uuid.uuid4())
-        if self.persister.load(partition_key, app_id) is not None:
+        if await self.ops.load(partition_key, app_id) is not None:
             raise HTTPException(
                 409, f"Application '{app_id}' already exists (partition key {partition_key!r})."
             )
-        app = self._build(app_id, partition_key)
+        app = await self.ops.build(app_id, partition_key)
         state = app.state.update(**request.state) if request.state else app.state
-        self.persister.save(
+        await self.ops.save(
             partition_key, app_id, CREATED_SEQUENCE_ID, self.entrypoint, state, CREATED_STATUS
         )
         app.update_state(state)
         return _app_body(app)
 
-    def _history(self, app_id: str, partition_key: str | None, limit: int) -> list[dict[str, Any]]:
-        latest = self.persister.load(partition_key, app_id)
+    async def _history(self, app_id: str, partition_key: str | None, limit: int) -> list[dict[str, Any]]:
+        latest = await self.ops.load(partition_key, app_id)
         if latest is None:
             raise HTTPException(404, f"Unknown application '{app_id}' (partition key {partition_key!r}).")
         records = []
-        for seq in range(
-            max(CREATED_SEQUENCE_ID, latest["sequence_id"] - limit + 1), latest["sequence_id"] + 1
-        ):
-            record = self.persister.load(partition_key, app_id, seq)
+        last = latest["sequence_id"]
+        for seq in range(max(CREATED_SEQUENCE_ID, last - limit + 1), last + 1):
+            record = await self.ops.load(partition_key, app_id, seq)
             if record is not None:
                 records.append(
                     {
@@ -208,7 +272,7 @@ class ApplicationRoutes:
         if reserved:
             raise HTTPException(422, f"Inputs starting with a double underscore are reserved: {reserved}.")
         names = {a.name for a in app.graph.actions}
-        unknown = sorted(set(halts) - names - {h for h in halts if h.startswith("@tag:")})
+        unknown = sorted(h for h in set(halts) - names if not h.startswith("@tag:"))
         if unknown:
             raise HTTPException(422, f"Unknown halt actions {unknown}; actions are {sorted(names)}.")
         action = app.get_next_action()
@@ -222,22 +286,20 @@ class ApplicationRoutes:
                 )
         return action
 
-    def _step(self, app_id: str, partition_key: str | None, body: StepRequest) -> dict[str, Any]:
-        app = self._load_existing(app_id, partition_key)
+    async def _step(self, app_id: str, partition_key: str | None, body: StepRequest) -> dict[str, Any]:
+        app = await self._load_existing(app_id, partition_key)
         self._check_inputs(app, body.inputs, [])
-        out = app.step(inputs=body.inputs)
+        out = await self.ops.step(app, body.inputs)
         if out is None:
             return _app_body(app)
         action, result, _state = out
         return _app_body(app, action, result)
 
-    def _run(self, app_id: str, partition_key: str | None, body: RunRequest) -> dict[str, Any]:
-        app = self._load_existing(app_id, partition_key)
+    async def _run(self, app_id: str, partition_key: str | None, body: RunRequest) -> dict[str, Any]:
+        app = await self._load_existing(app_id, partition_key)
         if self._check_inputs(app, body.inputs, body.halt_after + body.halt_before) is None:
             return _app_body(app)
-        action, result, _state = app.run(
-            halt_after=body.halt_after or None, halt_before=body.halt_before or None, inputs=body.inputs
-        )
+        action, result, _state = await self.ops.run(app, body)
         return _app_body(app, action, result)
 
     # -- locking ------------------------------------------------------------------------------
@@ -262,11 +324,13 @@ class ApplicationRoutes:
     ) -> Any:
         async with self._app_lock(app_id, partition_key):
             with _errors_as_http():
-                return await run_in_threadpool(fn, *args)
+                return await fn(*args)
 
     # -- streaming ----------------------------------------------------------------------------
 
-    def _stream_events(self, app: Application[Any], body: StreamRequest) -> Iterator[tuple[str, Any]]:
+    def _stream_events(
+        self, app: Application[Any], body: StreamRequest
+    ) -> Generator[tuple[str, Any], None, None]:
         try:
             action, container = app.stream_result(
                 halt_after=body.halt_after, halt_before=body.halt_before or None, inputs=body.inputs
@@ -280,7 +344,7 @@ class ApplicationRoutes:
         except Exception as e:  # noqa: BLE001 - reported to the client as an event
             yield "error", {"status": 500, "detail": f"{type(e).__name__}: {e}"}
 
-    async def _stream(
+    async def _stream_sync(
         self, app_id: str, partition_key: str | None, body: StreamRequest
     ) -> AsyncIterator[str]:
         loop = asyncio.get_running_loop()
@@ -298,9 +362,9 @@ class ApplicationRoutes:
         def produce() -> None:
             try:
                 try:
-                    app = self._load_existing(app_id, partition_key)
-                except HTTPException as e:
-                    put(("error", {"status": e.status_code, "detail": e.detail}))
+                    app = self.ops._build_sync(app_id, partition_key)
+                except Exception as e:  # noqa: BLE001 - reported to the client as an event
+                    put(("error", {"status": 500, "detail": f"{type(e).__name__}: {e}"}))
                     return
                 events = self._stream_events(app, body)
                 for event in events:
@@ -322,7 +386,33 @@ class ApplicationRoutes:
                     yield _sse(*event)
             finally:
                 stop.set()
-                await run_in_threadpool(worker.join)
+                # Hold the app's lock until the worker has abandoned the stream, even when the client
+                # disconnected (this task is then cancelled): otherwise the next request could race it.
+                with anyio.CancelScope(shield=True):
+                    await run_in_threadpool(worker.join)
+
+    async def _stream_async(
+        self, app_id: str, partition_key: str | None, body: StreamRequest
+    ) -> AsyncIterator[str]:
+        async with self._app_lock(app_id, partition_key):
+            try:
+                app = await self.ops.build(app_id, partition_key)
+                action, container = await app.astream_result(
+                    halt_after=body.halt_after, halt_before=body.halt_before or None, inputs=body.inputs
+                )
+                items = container.__aiter__()
+                try:
+                    async for item in items:
+                        yield _sse("item", _jsonable(item))
+                finally:
+                    with anyio.CancelScope(shield=True):
+                        await items.aclose()  # abandons the stream if the client went away
+                result, _state = await container.get()
+                yield _sse("result", _app_body(app, action, result))
+            except StateConflictError as e:
+                yield _sse("error", {"status": 409, "detail": str(e)})
+            except Exception as e:  # noqa: BLE001 - reported to the client as an event
+                yield _sse("error", {"status": 500, "detail": f"{type(e).__name__}: {e}"})
 
     # -- routes -------------------------------------------------------------------------------
 
@@ -336,24 +426,26 @@ class ApplicationRoutes:
         ) -> Any:
             request = body or CreateRequest()
             if request.app_id is None:
-                return await run_in_threadpool(self._create, request, partition_key)
+                with _errors_as_http():
+                    return await self._create(request, partition_key)
             return await self._locked(request.app_id, partition_key, self._create, request, partition_key)
 
         @r.get(prefix)
         async def list_applications(partition_key: str | None = pk) -> Any:
-            return {"app_ids": await run_in_threadpool(self.persister.list_app_ids, partition_key)}
+            with _errors_as_http():
+                return {"app_ids": await self.ops.list_app_ids(partition_key)}
 
         @r.get(prefix + "/{app_id}")
         async def get_application(app_id: str, partition_key: str | None = pk) -> Any:
             with _errors_as_http():
-                app = await run_in_threadpool(self._load_existing, app_id, partition_key)
-            return _app_body(app)
+                return _app_body(await self._load_existing(app_id, partition_key))
 
         @r.get(prefix + "/{app_id}/history")
         async def get_history(
             app_id: str, partition_key: str | None = pk, limit: int = Query(100, ge=1)
         ) -> Any:
-            return {"steps": await run_in_threadpool(self._history, app_id, partition_key, limit)}
+            with _errors_as_http():
+                return {"steps": await self._history(app_id, partition_key, limit)}
 
         @r.post(prefix + "/{app_id}/step")
         async def step_application(
@@ -371,14 +463,15 @@ class ApplicationRoutes:
         async def stream_application(app_id: str, body: StreamRequest, partition_key: str | None = pk) -> Any:
             # Check what we can before the 200 goes out, so these become real status codes.
             with _errors_as_http():
-                app = await run_in_threadpool(self._load_existing, app_id, partition_key)
+                app = await self._load_existing(app_id, partition_key)
             if self._check_inputs(app, body.inputs, body.halt_after + body.halt_before) is None:
                 raise HTTPException(409, f"Application '{app_id}' has finished: no next action to stream.")
             entry = self._locks.get((partition_key, app_id))
             if self.on_busy == "refuse" and entry is not None and entry.lock.locked():
                 raise HTTPException(409, f"Application '{app_id}' is busy with another request; retry later.")
+            events = self._stream_async if self.is_async else self._stream_sync
             return StreamingResponse(
-                self._stream(app_id, partition_key, body),
+                events(app_id, partition_key, body),
                 media_type="text/event-stream",
                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
             )
@@ -415,15 +508,11 @@ def add_application_routes(
     ``definition`` returns an ``ApplicationBuilder`` with actions and transitions (and optionally
     hooks, a tracker or a typing system) but no state or entrypoint: each request completes it with
     ``initialize_from(persister, ...)``, ``with_state_persister(persister)`` and the request's
-    identifiers. ``persister`` must be initialized and usable from worker threads (for SQLite pass
-    ``connect_kwargs={"check_same_thread": False}``). ``on_busy`` decides what a request for an
+    identifiers. ``persister`` must be initialized. A synchronous one must be usable from worker
+    threads (for SQLite pass ``connect_kwargs={"check_same_thread": False}``); an async one (e.g.
+    ``AsyncSQLitePersister``) makes every request use ``abuild()`` and the async run methods. ``on_busy`` decides what a request for an
     application that is already running a request does: ``"wait"`` (serialize) or ``"refuse"`` (409).
     """
-    if persister.is_async():
-        raise ValueError(
-            "add_application_routes serves synchronous applications; pass a synchronous persister "
-            "(e.g. SQLitePersister) — async persisters are not supported yet."
-        )
     if on_busy not in ("wait", "refuse"):
         raise ValueError(f"on_busy must be 'wait' or 'refuse', got {on_busy!r}.")
     routes = ApplicationRoutes(

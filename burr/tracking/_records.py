@@ -89,7 +89,9 @@ def field(key: str, v: Any, serde_kwargs: dict[str, Any]) -> Any:
         return _unserializable(f"state field '{key}'", v, e)
 
 
-def mapping(d: Any, where: str, redact: Redactor, serde_kwargs: dict[str, Any], skip_dunder: bool = False) -> Any:
+def mapping(
+    d: Any, where: str, redact: Redactor, serde_kwargs: dict[str, Any], skip_dunder: bool = False
+) -> Any:
     """Serialize a dict of named values (inputs, a result) key by key."""
     if d is None:
         return None

@@ -590,3 +590,17 @@ def test_iterate_loop_variable_does_not_defeat_in_place_append() -> None:
         if len(state["history"]) > 4:
             break
     assert id(app.state["history"]) == first_id and len(kept["history"]) == 1
+
+
+def test_halt_after_accepts_a_lone_name() -> None:
+    assert counter_app(limit=1).run(halt_after="done")[0].name == "done"  # type: ignore[arg-type]
+
+
+def test_process_inputs_filters_and_injects() -> None:
+    @action(reads=[], writes=[])
+    def takes(state: State, x: int, __context: ApplicationContext) -> State:
+        return state
+
+    app = ApplicationBuilder().with_actions(takes=takes).with_transitions().with_entrypoint("takes").build()
+    processed = app._process_inputs({"x": 1, "y": 2}, app.get_next_action())
+    assert processed["x"] == 1 and "y" not in processed and processed["__context"].sequence_id == 0

@@ -319,3 +319,8 @@ def test_persister_saves_every_step() -> None:
     _persisted_run(persister, halt="done")
     record = persister.load("pk", "A")
     assert (record["sequence_id"], record["position"], record["state"]["count"]) == (3, "done", 3)
+
+
+def test_with_state_persister_rejects_unknown_cadence() -> None:
+    with pytest.raises(ValueError, match="on_every"):
+        ApplicationBuilder().with_state_persister(InMemoryPersister(), on_every="sometimes")

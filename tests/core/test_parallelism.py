@@ -21,6 +21,7 @@ from burr.core.parallelism import (
     _stable_app_id_hash,
     map_reduce_action,
 )
+from burr.core.persistence import InMemoryPersister
 
 
 @action(reads=["x"], writes=["y"])
@@ -344,3 +345,59 @@ def test_nested_map_inside_branch_completes() -> None:
             return ["total"]
 
     assert run_one(Outer())["total"] == 70 * 5
+
+
+class CountingPersister(InMemoryPersister):
+    """An in-memory persister whose copies share storage and are counted."""
+
+    copies = 0
+
+    def copy(self) -> CountingPersister:
+        CountingPersister.copies += 1
+        twin = CountingPersister()
+        twin._storage = self._storage
+        return twin
+
+
+def persisted_app(map_action: Action, persister: Any) -> Any:
+    return (
+        ApplicationBuilder()
+        .with_actions(map=map_action)
+        .initialize_from(persister, resume_at_next_action=True, default_state={}, default_entrypoint="map")
+        .with_state_persister(persister)
+        .with_identifiers(app_id="parent")
+        .build()
+    )
+
+
+def test_cascaded_persister_saves_each_branch_under_its_own_app_id() -> None:
+    persister = InMemoryPersister()
+    persisted_app(Squares(3), persister).run(halt_after=["map"])
+    assert len(persister.list_app_ids(None)) == 4
+
+
+def test_same_persister_and_initializer_cascade_as_one_copy_per_branch() -> None:
+    CountingPersister.copies = 0
+    persisted_app(Squares(3), CountingPersister()).run(halt_after=["map"])
+    assert CountingPersister.copies == 3
+
+
+def test_state_persister_none_keeps_branches_unpersisted() -> None:
+    class Unpersisted(Squares):
+        def state_persister(self, **kwargs: Any) -> Any:
+            return None
+
+    persister = InMemoryPersister()
+    persisted_app(Unpersisted(3), persister).run(halt_after=["map"])
+    assert persister.list_app_ids(None) == ["parent"]
+
+
+def test_state_persister_object_receives_branch_saves() -> None:
+    own = InMemoryPersister()
+
+    class OwnPersister(Squares):
+        def state_persister(self, **kwargs: Any) -> Any:
+            return own
+
+    persisted_app(OwnPersister(2), InMemoryPersister()).run(halt_after=["map"])
+    assert len(own.list_app_ids(None)) == 2

@@ -135,3 +135,49 @@ async def test_async_streaming_map_yields_branch_items() -> None:
     ticks = sorted((i["branch"], i["item"]["tick"]) for i in items if not i["done"])
     assert ticks == [("0-0", 0), ("0-0", 1), ("0-1", 0), ("0-1", 1)]
     assert state["ys"] == [0, 1]
+
+
+async def test_async_resume_after_failed_branch_runs_only_unfinished_branches() -> None:
+    from burr.core.persistence import AsyncInMemoryPersister
+
+    persister = AsyncInMemoryPersister()
+    runs: list[int] = []
+    broken = {2}
+
+    @action(reads=["x"], writes=["y"])
+    async def flaky(state: State) -> State:
+        runs.append(state["x"])
+        if state["x"] in broken:
+            raise RuntimeError("down")
+        return state.update(y=state["x"] * 3)
+
+    async def build_resumable(m: Any) -> Any:
+        return await (
+            ApplicationBuilder()
+            .with_actions(map=m)
+            .initialize_from(
+                persister, resume_at_next_action=True, default_state={}, default_entrypoint="map"
+            )
+            .with_state_persister(persister)
+            .with_identifiers(app_id="async-parent")
+            .abuild()
+        )
+
+    with pytest.raises(RuntimeError, match="down"):
+        await (await build_resumable(async_map(flaky, 4, max_concurrency=1))).arun(halt_after=["map"])
+    assert runs == [0, 1, 2]
+    broken.clear()
+    runs.clear()
+    app = await build_resumable(async_map(flaky, 4))
+    _, _, state = await app.arun(halt_after=["map"])
+    assert (sorted(runs), state["ys"]) == ([2, 3], [0, 3, 6, 9])
+
+
+async def test_async_map_with_sync_branch_persister_stays_async_and_persists() -> None:
+    from burr.core.persistence import InMemoryPersister
+
+    branch_persister = InMemoryPersister()
+    m = async_map(sleepy(Gauge()), 2, state_persister=lambda self, **kw: branch_persister)
+    app = await build(m)
+    _, _, state = await app.arun(halt_after=["map"])
+    assert (state["ys"], len(branch_persister.list_app_ids(None))) == ([0, 3], 2)

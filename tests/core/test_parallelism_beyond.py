@@ -342,3 +342,42 @@ def test_default_executor_shutdown_keeps_shared_pool_usable() -> None:
 def test_thread_pool_executor_class_as_factory_runs_branches() -> None:
     _, _, state = app_with(make_map(double, 3), executor=concurrent.futures.ThreadPoolExecutor).step()
     assert state["ys"] == [0, 2, 4]
+
+
+def test_max_concurrency_bounds_branches_on_user_executor() -> None:
+    gauge = Concurrency()
+
+    @action(reads=["x"], writes=["y"])
+    def busy(state: State) -> State:
+        with gauge:
+            time.sleep(0.01)
+        return state.update(y=state["x"])
+
+    m = make_map(busy, 6, max_concurrency=2)
+    _, _, state = app_with(m, executor=lambda: concurrent.futures.ThreadPoolExecutor(max_workers=6)).step()
+    assert (gauge.max <= 2, state["ys"]) == (True, list(range(6)))
+
+
+def test_async_states_in_sync_action_is_a_clear_error() -> None:
+    class AsyncStates(MapStates):
+        def action(self, state: State, inputs: dict[str, Any]) -> Any:
+            return double
+
+        async def states(self, state: State, context: ApplicationContext, inputs: dict[str, Any]) -> Any:
+            yield state.update(x=1)
+
+        def reduce(self, state: State, states: Any) -> State:
+            return state.update(ys=[])
+
+        @property
+        def reads(self) -> list[str]:
+            return []
+
+        @property
+        def writes(self) -> list[str]:
+            return ["ys"]
+
+    with pytest.raises(
+        ValueError, match=r"states\(\) of action 'map' is asynchronous: override is_async\(\)"
+    ):
+        app_with(AsyncStates()).step()

@@ -60,7 +60,10 @@ SCRIPT = textwrap.dedent(
 
 def run_script(path: Any, db: Any, log: Any, kill_at: int) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, str(path), str(db), str(log), str(kill_at)], capture_output=True, text=True, timeout=120
+        [sys.executable, str(path), str(db), str(log), str(kill_at)],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -74,4 +77,7 @@ def test_killed_parent_resumes_only_unfinished_branches(tmp_path: Any) -> None:
     assert (killed.returncode, first_runs) == (-9, ["0", "1", "2", "3"])
     assert resumed.returncode == 0, resumed.stderr
     assert log.read_text().split() == ["3", "4", "5"]
-    assert json.loads(resumed.stdout.strip().splitlines()[-1]) == {"ys": [0, 10, 20, 30, 40, 50], "sequence_id": 1}
+    assert json.loads(resumed.stdout.strip().splitlines()[-1]) == {
+        "ys": [0, 10, 20, 30, 40, 50],
+        "sequence_id": 1,
+    }

@@ -41,6 +41,18 @@ def echo(state: State, prompt: str) -> Any:
     yield {"reply": prompt}, state.append(messages=prompt)
 
 
+@streaming_action(reads=["messages"], writes=["messages"])
+def slow_echo(state: State, prompt: str, gate: str) -> Any:
+    yield {"token": "first"}, None
+    GATES.setdefault(gate, threading.Event()).wait(timeout=10)
+    yield {"token": "second"}, None
+    yield {"reply": prompt}, state.append(messages=prompt)
+
+
+def slow_definition() -> ApplicationBuilder[Any]:
+    return ApplicationBuilder().with_actions(echo=slow_echo).with_transitions(("echo", "echo"))
+
+
 def counter_definition() -> ApplicationBuilder[Any]:
     return ApplicationBuilder().with_actions(increment=increment).with_transitions(("increment", "increment"))
 
@@ -93,6 +105,9 @@ def server(tmp_path: Path) -> Iterator[str]:
     )
     add_application_routes(
         api, echo_definition, persister, entrypoint="echo", default_state={"messages": []}, prefix="/echo"
+    )
+    add_application_routes(
+        api, slow_definition, persister, entrypoint="echo", default_state={"messages": []}, prefix="/slow"
     )
     refuse_persister = _persister(tmp_path / "refuse.db")
     add_application_routes(
@@ -328,3 +343,106 @@ def test_many_concurrent_streams_lose_nothing_and_do_not_mix(server: str) -> Non
         assert [body["token"] for kind, body in events if kind == "item"] == expected
         assert events[-1][0] == "result"
         assert events[-1][1]["state"] == {"messages": [" ".join(expected)]}
+
+
+def test_client_disconnect_abandons_the_stream_and_frees_the_app(server: str) -> None:
+    gate = uuid.uuid4().hex
+    httpx.post(f"{server}/slow", json={"app_id": "gone"})
+    body = {"inputs": {"prompt": "never", "gate": gate}, "halt_after": ["echo"]}
+    with (
+        httpx.Client(timeout=30) as client,
+        client.stream("POST", f"{server}/slow/gone/stream", json=body) as r,
+    ):
+        first = next(r.iter_lines())
+        assert first == "event: item"
+    GATES.setdefault(gate, threading.Event()).set()  # let the worker notice the client is gone
+    state = httpx.get(f"{server}/slow/gone", timeout=30).json()
+    assert (state["state"], state["next_action"]) == ({"messages": []}, "echo")
+    again = httpx.post(
+        f"{server}/slow/gone/stream", json={"inputs": {"prompt": "ok", "gate": gate}, "halt_after": ["echo"]}
+    )
+    assert _events(again.text)[-1][1]["state"] == {"messages": ["ok"]}
+
+
+# --------------------------------------------------------------------------------------------
+# Async applications (async persister -> abuild/astep/astream_result)
+# --------------------------------------------------------------------------------------------
+
+
+@action(reads=["count"], writes=["count"])
+async def aincrement(state: State) -> State:
+    await asyncio.sleep(0)
+    return state.update(count=state["count"] + 1)
+
+
+@streaming_action(reads=["messages"], writes=["messages"])
+async def aecho(state: State, prompt: str) -> Any:
+    for word in prompt.split():
+        await asyncio.sleep(0)
+        yield {"token": word}, None
+    yield {"reply": prompt}, state.append(messages=prompt)
+
+
+@pytest.fixture
+def async_server(tmp_path: Path) -> Iterator[str]:
+    from burr.integrations.persisters.b_aiosqlite import AsyncSQLitePersister
+
+    async def make() -> Any:
+        persister = await AsyncSQLitePersister.from_values(
+            str(tmp_path / "async.db"), table_name="serve_async"
+        )
+        await persister.initialize()
+        return persister
+
+    persister = asyncio.run(make())
+    api = FastAPI()
+    add_application_routes(
+        api,
+        lambda: (
+            ApplicationBuilder()
+            .with_actions(increment=aincrement)
+            .with_transitions(("increment", "increment"))
+        ),
+        persister,
+        entrypoint="increment",
+        default_state={"count": 0},
+        prefix="/acounter",
+    )
+    add_application_routes(
+        api,
+        lambda: ApplicationBuilder().with_actions(echo=aecho).with_transitions(("echo", "echo")),
+        persister,
+        entrypoint="echo",
+        default_state={"messages": []},
+        prefix="/aecho",
+    )
+    with running(api) as url:
+        yield url
+
+
+def test_async_app_steps_through_async_persister(async_server: str) -> None:
+    httpx.post(f"{async_server}/acounter", json={"app_id": "a1"})
+    httpx.post(f"{async_server}/acounter/a1/step")
+    body = httpx.post(f"{async_server}/acounter/a1/step").json()
+    assert (body["state"], body["sequence_id"]) == ({"count": 2}, 2)
+    assert [s["sequence_id"] for s in httpx.get(f"{async_server}/acounter/a1/history").json()["steps"]] == [
+        0,
+        1,
+        2,
+    ]
+
+
+def test_async_app_streams_as_sse(async_server: str) -> None:
+    httpx.post(f"{async_server}/aecho", json={"app_id": "a2"})
+    r = httpx.post(
+        f"{async_server}/aecho/a2/stream", json={"inputs": {"prompt": "x y"}, "halt_after": ["echo"]}
+    )
+    events = _events(r.text)
+    assert [body["token"] for kind, body in events if kind == "item"] == ["x", "y"]
+    assert events[-1][1]["state"] == {"messages": ["x y"]}
+
+
+def test_async_app_unknown_is_404_and_missing_input_is_422(async_server: str) -> None:
+    assert httpx.post(f"{async_server}/aecho/nope/step").status_code == 404
+    httpx.post(f"{async_server}/aecho", json={"app_id": "a3"})
+    assert httpx.post(f"{async_server}/aecho/a3/step", json={"inputs": {}}).status_code == 422

@@ -34,27 +34,53 @@ GRAPH = types.SimpleNamespace(entrypoint=ACT, actions=[ACT], transitions=[])
 class Driver:
     """Fires the hooks the engine would fire for simple steps."""
 
-    def __init__(self, client: LocalTrackingClient, app_id: str = "app", state: State | None = None,
-                 partition_key: str | None = "pk", parent: ParentPointer | None = None,
-                 spawner: ParentPointer | None = None) -> None:
+    def __init__(
+        self,
+        client: LocalTrackingClient,
+        app_id: str = "app",
+        state: State | None = None,
+        partition_key: str | None = "pk",
+        parent: ParentPointer | None = None,
+        spawner: ParentPointer | None = None,
+    ) -> None:
         self.client, self.app_id, self.pk = client, app_id, partition_key
         self.state = state if state is not None else State({"n": 0, "msgs": []})
         self.seq = -1
-        client.post_application_create(app_id=app_id, partition_key=partition_key, state=self.state,
-                                       application_graph=GRAPH, parent_pointer=parent,
-                                       spawning_parent_pointer=spawner)
+        client.post_application_create(
+            app_id=app_id,
+            partition_key=partition_key,
+            state=self.state,
+            application_graph=GRAPH,
+            parent_pointer=parent,
+            spawning_parent_pointer=spawner,
+        )
 
     def kw(self) -> dict[str, Any]:
         return {"app_id": self.app_id, "partition_key": self.pk}
 
-    def step(self, change=lambda s: s.update(n=s["n"] + 1), result: Any = None, exception: Exception | None = None,
-             inputs: dict | None = None) -> None:
+    def step(
+        self,
+        change=lambda s: s.update(n=s["n"] + 1),
+        result: Any = None,
+        exception: Exception | None = None,
+        inputs: dict | None = None,
+    ) -> None:
         self.seq += 1
-        self.client.pre_run_step(**self.kw(), sequence_id=self.seq, state=self.state, action=ACT, inputs=inputs or {})
+        self.client.pre_run_step(
+            **self.kw(), sequence_id=self.seq, state=self.state, action=ACT, inputs=inputs or {}
+        )
         if exception is None:
-            self.state = _commit(self.state, change(self.state), {"__SEQUENCE_ID": self.seq, "__PRIOR_STEP": "counter"})
-        self.client.post_run_step(**self.kw(), sequence_id=self.seq, state=self.state, action=ACT,
-                                  result=result if result is not None else {}, exception=exception)
+            self.state = _commit(
+                self.state, change(self.state), {"__SEQUENCE_ID": self.seq, "__PRIOR_STEP": "counter"}
+            )
+        self.client.post_run_step(
+            **self.kw(),
+            sequence_id=self.seq,
+            state=self.state,
+            action=ACT,
+            result=result if result is not None else {},
+            exception=exception,
+        )
 
 
 @pytest.fixture
@@ -94,7 +120,12 @@ def test_storage_dir_attributes(tmp_path: pathlib.Path) -> None:
 def test_copy_keeps_configuration(tmp_path: pathlib.Path) -> None:
     c = LocalTrackingClient("proj", str(tmp_path), {"k": 1}, snapshot_every=7, max_value_bytes=99).copy()
     assert (c.project_id, c.raw_storage_dir, c.serde_kwargs, c.snapshot_every, c.max_value_bytes) == (
-        "proj", str(tmp_path), {"k": 1}, 7, 99)
+        "proj",
+        str(tmp_path),
+        {"k": 1},
+        7,
+        99,
+    )
 
 
 def test_graph_json_has_required_inputs_first_and_no_injected(client: LocalTrackingClient) -> None:
@@ -128,7 +159,12 @@ def test_delta_replay_matches_state(client: LocalTrackingClient) -> None:
     for i in range(5):
         d.step(lambda s, i=i: s.append(msgs={"i": i}).update(n=i))
     state, _ = logs.state_at(records(client), None)
-    assert state == {"n": 4, "msgs": [{"i": i} for i in range(5)], "__SEQUENCE_ID": 4, "__PRIOR_STEP": "counter"}
+    assert state == {
+        "n": 4,
+        "msgs": [{"i": i} for i in range(5)],
+        "__SEQUENCE_ID": 4,
+        "__PRIOR_STEP": "counter",
+    }
 
 
 def test_append_is_recorded_as_append_op(client: LocalTrackingClient) -> None:
@@ -198,14 +234,27 @@ def test_bare_step_call_writes_no_call_records(client: LocalTrackingClient) -> N
 
 def test_transition_record(client: LocalTrackingClient) -> None:
     d = Driver(client)
-    client.post_transition_evaluation(**d.kw(), sequence_id=0, from_action="counter",
-                                      evaluated=[{"to": "done", "condition": "n > 1", "value": False},
-                                                 {"to": "counter", "condition": "default", "value": True}],
-                                      next_action="counter")
+    client.post_transition_evaluation(
+        **d.kw(),
+        sequence_id=0,
+        from_action="counter",
+        evaluated=[
+            {"to": "done", "condition": "n > 1", "value": False},
+            {"to": "counter", "condition": "default", "value": True},
+        ],
+        next_action="counter",
+    )
     rec = records(client)[-1]
-    assert rec == {"type": "transition", "sequence_id": 0, "from_": "counter", "to": "counter",
-                   "evaluated": [{"to": "done", "condition": "n > 1", "value": False},
-                                 {"to": "counter", "condition": "default", "value": True}]}
+    assert rec == {
+        "type": "transition",
+        "sequence_id": 0,
+        "from_": "counter",
+        "to": "counter",
+        "evaluated": [
+            {"to": "done", "condition": "n > 1", "value": False},
+            {"to": "counter", "condition": "default", "value": True},
+        ],
+    }
 
 
 def test_span_and_attribute_records(client: LocalTrackingClient) -> None:
@@ -215,15 +264,30 @@ def test_span_and_attribute_records(client: LocalTrackingClient) -> None:
     kw = dict(action="counter", action_sequence_id=0, span_dependencies=[], **d.kw())
     client.pre_start_span(span=root, **kw)
     client.pre_start_span(span=child, **kw)
-    client.do_log_attributes(attributes={"a": 1, "b": (1, 2)}, action="counter", action_sequence_id=0, span=child,
-                             tags={}, **d.kw())
+    client.do_log_attributes(
+        attributes={"a": 1, "b": (1, 2)},
+        action="counter",
+        action_sequence_id=0,
+        span=child,
+        tags={},
+        **d.kw(),
+    )
     client.post_end_span(span=child, **kw)
     client.post_end_span(span=root, **kw)
     recs = records(client)
     assert [(r["type"], r.get("span_id")) for r in recs] == [
-        ("begin_span", "0:0"), ("begin_span", "0:0.0"), ("attribute", "0:0.0"), ("attribute", "0:0.0"),
-        ("end_span", "0:0.0"), ("end_span", "0:0")]
-    assert recs[1]["parent_span_id"] == "0:0" and recs[2]["value"] == 1 and recs[2]["time_logged"].endswith("+00:00")
+        ("begin_span", "0:0"),
+        ("begin_span", "0:0.0"),
+        ("attribute", "0:0.0"),
+        ("attribute", "0:0.0"),
+        ("end_span", "0:0.0"),
+        ("end_span", "0:0"),
+    ]
+    assert (
+        recs[1]["parent_span_id"] == "0:0"
+        and recs[2]["value"] == 1
+        and recs[2]["time_logged"].endswith("+00:00")
+    )
 
 
 def test_stream_records(client: LocalTrackingClient) -> None:
@@ -231,8 +295,9 @@ def test_stream_records(client: LocalTrackingClient) -> None:
     kw = dict(action="counter", sequence_id=0, **d.kw())
     client.pre_start_stream(**kw)
     for i in range(3):
-        client.post_stream_item(item={"i": i}, item_index=i, stream_initialize_time=None,
-                                first_stream_item_start_time=None, **kw)
+        client.post_stream_item(
+            item={"i": i}, item_index=i, stream_initialize_time=None, first_stream_item_start_time=None, **kw
+        )
     client.post_end_stream(**kw)
     recs = records(client)
     assert [r["type"] for r in recs] == ["begin_stream", "first_item_stream", "end_stream"]
@@ -246,7 +311,9 @@ def test_fork_and_spawn_write_children_records_in_parent_dir(client: LocalTracki
     client.flush()
     children = logs.read_children(os.path.join(client.storage_dir, "parent")).records
     assert [(c["child"]["app_id"], c["event_type"], c["sequence_id"]) for c in children] == [
-        ("forked", "fork", 3), ("spawned", "spawn_start", 4)]
+        ("forked", "fork", 3),
+        ("spawned", "spawn_start", 4),
+    ]
     meta = logs.read_metadata(os.path.join(client.storage_dir, "forked"))
     assert meta["parent_pointer"]["app_id"] == "parent"
 
@@ -289,7 +356,10 @@ def test_unserializable_value_becomes_placeholder_with_one_warning(client: Local
         d.step()
         d.step(lambda s: s.update(w=Weird()))
     ends = [r for r in records(client) if r["type"] == "end_entry"]
-    assert ends[0]["state"]["w"]["__burr_unserializable__"] is True and ends[0]["state"]["w"]["repr"] == "<weird>"
+    assert (
+        ends[0]["state"]["w"]["__burr_unserializable__"] is True
+        and ends[0]["state"]["w"]["repr"] == "<weird>"
+    )
     assert sum("could not serialize" in str(w.message) for w in caught) == 1
 
 
@@ -317,3 +387,27 @@ def test_torn_last_line_does_not_break_load(client: LocalTrackingClient) -> None
         warnings.simplefilter("ignore")
         loaded = client.load("pk", "app")
     assert loaded["state"]["n"] == 1 and loaded["sequence_id"] == 0
+
+
+def test_first_transition_firing_is_implied_not_written(client: LocalTrackingClient) -> None:
+    d = Driver(client)
+    client.post_transition_evaluation(
+        **d.kw(),
+        sequence_id=0,
+        from_action="counter",
+        evaluated=[{"to": "counter", "condition": "n < 5", "value": True}],
+        next_action="counter",
+    )
+    assert [r for r in records(client) if r["type"] == "transition"] == []
+
+
+def test_implied_transition_reads_first_transition_from_graph() -> None:
+    graph = {
+        "transitions": [
+            {"from_": "a", "to": "b", "condition": "x < 1"},
+            {"from_": "a", "to": "c", "condition": "default"},
+        ]
+    }
+    implied = logs.implied_transition(graph, "a")
+    assert implied["evaluated"] == [{"to": "b", "condition": "x < 1", "value": True}] and implied["to"] == "b"
+    assert logs.implied_transition(graph, "zzz") is None

@@ -57,8 +57,10 @@ def test_load_rejects_path_escaping_app_id(burr_home: str) -> None:
 
 def test_list_app_ids_lists_every_app(burr_home: str) -> None:
     ids = LocalTrackingClient("demo_fixture", burr_home).list_app_ids(None)
-    assert sorted(ids)[:2] == ["4c3b849de9d2ada2c5defdce9005de0547efe27caf5eaf1befe5e1c70d6cb59f",
-                               "a65e8914c0e525d5113c219e79eb3eb9b0b152e581ef76b51cd129f618e373e6"]
+    assert sorted(ids)[:2] == [
+        "4c3b849de9d2ada2c5defdce9005de0547efe27caf5eaf1befe5e1c70d6cb59f",
+        "a65e8914c0e525d5113c219e79eb3eb9b0b152e581ef76b51cd129f618e373e6",
+    ]
     assert "counter-app" in ids and "forked-app" in ids and len(ids) == 5
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Literal, Optional
+from typing import Any, Literal
 
 import redis
 import redis.asyncio as aredis
@@ -28,8 +28,8 @@ class AsyncRedisBasePersister(_sync._RedisKeys, persistence.AsyncBaseStatePersis
     def __init__(
         self,
         connection: Any,
-        serde_kwargs: Optional[dict[str, Any]] = None,
-        namespace: Optional[str] = None,
+        serde_kwargs: dict[str, Any] | None = None,
+        namespace: str | None = None,
         snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
         snapshot_ratio: float = DEFAULT_SNAPSHOT_RATIO,
     ) -> None:
@@ -37,6 +37,7 @@ class AsyncRedisBasePersister(_sync._RedisKeys, persistence.AsyncBaseStatePersis
         self.namespace = namespace
         self._checkpoints = Checkpointer(serde_kwargs, snapshot_every, snapshot_ratio)
         self._script = connection.register_script(_sync._SAVE_LUA)
+        self._chain_script = connection.register_script(_sync._CHAIN_LUA)
 
     @classmethod
     def from_values(
@@ -44,10 +45,10 @@ class AsyncRedisBasePersister(_sync._RedisKeys, persistence.AsyncBaseStatePersis
         host: str,
         port: int,
         db: int,
-        password: Optional[str] = None,
-        serde_kwargs: Optional[dict[str, Any]] = None,
-        redis_client_kwargs: Optional[dict[str, Any]] = None,
-        namespace: Optional[str] = None,
+        password: str | None = None,
+        serde_kwargs: dict[str, Any] | None = None,
+        redis_client_kwargs: dict[str, Any] | None = None,
+        namespace: str | None = None,
         **kwargs: Any,
     ) -> AsyncRedisBasePersister:
         client = aredis.Redis(host=host, port=port, db=db, password=password, **(redis_client_kwargs or {}))
@@ -62,7 +63,10 @@ class AsyncRedisBasePersister(_sync._RedisKeys, persistence.AsyncBaseStatePersis
 
     def copy(self) -> AsyncRedisBasePersister:
         return AsyncRedisBasePersister(
-            self.connection, self.serde_kwargs, self.namespace, self._checkpoints.snapshot_every,
+            self.connection,
+            self.serde_kwargs,
+            self.namespace,
+            self._checkpoints.snapshot_every,
             self._checkpoints.snapshot_ratio,
         )
 
@@ -70,8 +74,14 @@ class AsyncRedisBasePersister(_sync._RedisKeys, persistence.AsyncBaseStatePersis
         return True
 
     async def save(
-        self, partition_key: Optional[str], app_id: str, sequence_id: int, position: str, state: State,
-        status: Literal["completed", "failed"], **kwargs: Any,
+        self,
+        partition_key: str | None,
+        app_id: str,
+        sequence_id: int,
+        position: str,
+        state: State,
+        status: Literal["completed", "failed"],
+        **kwargs: Any,
     ) -> None:
         pk = self.PARTITION_KEY_DEFAULT if partition_key is None else partition_key
         row, head = self._checkpoints.prepare(pk, app_id, sequence_id, position, state, status)
@@ -87,7 +97,7 @@ class AsyncRedisBasePersister(_sync._RedisKeys, persistence.AsyncBaseStatePersis
             raise _sync._conflict(row, int(stored), expected)
         self._checkpoints.commit(row, head)
 
-    async def _latest_seq(self, pk: str, app_id: str) -> Optional[int]:
+    async def _latest_seq(self, pk: str, app_id: str) -> int | None:
         top = await self.connection.zrevrange(self._steps_key(pk, app_id), 0, 0)
         if top:
             return int(_sync._s(top[0]))
@@ -95,8 +105,8 @@ class AsyncRedisBasePersister(_sync._RedisKeys, persistence.AsyncBaseStatePersis
         return None if score is None else int(score)
 
     async def load(
-        self, partition_key: Optional[str], app_id: Optional[str], sequence_id: Optional[int] = None, **kwargs: Any
-    ) -> Optional[persistence.PersistedStateData]:
+        self, partition_key: str | None, app_id: str | None, sequence_id: int | None = None, **kwargs: Any
+    ) -> persistence.PersistedStateData | None:
         pk = self.PARTITION_KEY_DEFAULT if partition_key is None else partition_key
         try:
             if app_id is None:
@@ -114,40 +124,47 @@ class AsyncRedisBasePersister(_sync._RedisKeys, persistence.AsyncBaseStatePersis
             target = _sync._stored(values, seq)
             chain = []
             if target.snapshot_seq is not None:
-                seqs = [
-                    int(_sync._s(s))
-                    for s in await self.connection.zrangebyscore(self._steps_key(pk, app_id), target.snapshot_seq, seq - 1)
-                ]
-                pipe = self.connection.pipeline(transaction=False)
-                for s in seqs:
-                    pipe.hmget(self._step_key(pk, app_id, s), _sync._FIELDS)
-                chain = [_sync._stored(v, s) for s, v in zip(seqs, await pipe.execute())]
+                chain = _sync._chain_rows(
+                    await self._chain_script(
+                        keys=[self._steps_key(pk, app_id)],
+                        args=[self._step_key(pk, app_id, ""), target.snapshot_seq, seq - 1],
+                    )
+                )
             chain.append(target)
         except (redis.ConnectionError, redis.TimeoutError) as e:
             raise _sync._unavailable(f"loading app '{app_id}'", e) from e
         state = self._checkpoints.decode(pk, app_id, chain)
         return persistence.PersistedStateData(
-            partition_key=pk, app_id=app_id, sequence_id=seq, position=_sync._s(values[1]), state=state,
-            created_at=_sync._s(values[4]), status=_sync._s(values[2]),
+            partition_key=pk,
+            app_id=app_id,
+            sequence_id=seq,
+            position=_sync._s(values[1]),
+            state=state,
+            created_at=_sync._s(values[4]),
+            status=_sync._s(values[2]),
         )
 
-    async def list_app_ids(self, partition_key: Optional[str] = None, **kwargs: Any) -> list[str]:
+    async def list_app_ids(self, partition_key: str | None = None, **kwargs: Any) -> list[str]:
         pk = self.PARTITION_KEY_DEFAULT if partition_key is None else partition_key
         return [_sync._s(a) for a in await self.connection.zrevrange(self._partition_key(pk), 0, -1)]
 
-    async def list_steps(self, partition_key: Optional[str], app_id: str) -> list[StepInfo]:
+    async def list_steps(self, partition_key: str | None, app_id: str) -> list[StepInfo]:
         """Every stored step of ``app_id``, oldest first."""
         pk = self.PARTITION_KEY_DEFAULT if partition_key is None else partition_key
         seqs = [int(_sync._s(s)) for s in await self.connection.zrange(self._steps_key(pk, app_id), 0, -1)]
         pipe = self.connection.pipeline(transaction=False)
         for s in seqs:
-            pipe.hmget(self._step_key(pk, app_id, s), ("position", "status", "created_at", "snapshot_sequence_id"))
+            pipe.hmget(
+                self._step_key(pk, app_id, s), ("position", "status", "created_at", "snapshot_sequence_id")
+            )
         return [
-            StepInfo(s, _sync._s(v[0]), _sync._s(v[1]), _sync._s(v[2]), _sync._int(v[3]) is None, _sync._int(v[3]))
+            StepInfo(
+                s, _sync._s(v[0]), _sync._s(v[1]), _sync._s(v[2]), _sync._int(v[3]) is None, _sync._int(v[3])
+            )
             for s, v in zip(seqs, await pipe.execute())
         ]
 
-    async def delete_app(self, partition_key: Optional[str], app_id: str) -> int:
+    async def delete_app(self, partition_key: str | None, app_id: str) -> int:
         """Delete every step of ``app_id``; returns the number of steps removed."""
         pk = self.PARTITION_KEY_DEFAULT if partition_key is None else partition_key
         seqs = [int(_sync._s(s)) for s in await self.connection.zrange(self._steps_key(pk, app_id), 0, -1)]
@@ -160,23 +177,33 @@ class AsyncRedisBasePersister(_sync._RedisKeys, persistence.AsyncBaseStatePersis
         self._checkpoints.forget(pk, app_id)
         return len(seqs)
 
-    async def prune(self, partition_key: Optional[str], app_id: str, keep_last: int) -> int:
+    async def prune(self, partition_key: str | None, app_id: str, keep_last: int) -> int:
         """Keep the last ``keep_last`` steps; the oldest kept one becomes a snapshot."""
         if keep_last < 1:
-            raise ValueError(f"prune(keep_last={keep_last}) must keep at least one step; use delete_app to remove all.")
+            raise ValueError(
+                f"prune(keep_last={keep_last}) must keep at least one step; use delete_app to remove all."
+            )
         pk = self.PARTITION_KEY_DEFAULT if partition_key is None else partition_key
         plan = prune_plan(await self.list_steps(pk, app_id), keep_last)
         if plan is None:
             return 0
         steps_key = self._steps_key(pk, app_id)
-        doomed = [int(_sync._s(s)) for s in await self.connection.zrangebyscore(steps_key, "-inf", plan.cut - 1)]
+        doomed = [
+            int(_sync._s(s)) for s in await self.connection.zrangebyscore(steps_key, "-inf", plan.cut - 1)
+        ]
         pipe = self.connection.pipeline(transaction=True)
         if plan.rewrite:
             record = await self.load(pk, app_id, plan.cut)
             assert record is not None
-            payload = json.dumps(record["state"].serialize(**self.serde_kwargs), ensure_ascii=False, separators=(",", ":"))
-            pipe.hset(self._step_key(pk, app_id, plan.cut), mapping={"state": payload, "snapshot_sequence_id": ""})
-            later = [int(_sync._s(s)) for s in await self.connection.zrangebyscore(steps_key, plan.cut + 1, "+inf")]
+            payload = json.dumps(
+                record["state"].serialize(**self.serde_kwargs), ensure_ascii=False, separators=(",", ":")
+            )
+            pipe.hset(
+                self._step_key(pk, app_id, plan.cut), mapping={"state": payload, "snapshot_sequence_id": ""}
+            )
+            later = [
+                int(_sync._s(s)) for s in await self.connection.zrangebyscore(steps_key, plan.cut + 1, "+inf")
+            ]
             for s in later:
                 snap = await self.connection.hget(self._step_key(pk, app_id, s), "snapshot_sequence_id")
                 if _sync._int(snap) == plan.snap:

@@ -7,9 +7,12 @@ one application (``_lock_app``), and which driver errors mean "the server went a
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
+import threading
+import warnings
 from collections.abc import AsyncIterator, Iterator
-from typing import Any, Literal, Optional
+from typing import Any, Literal
 
 from burr.core import persistence
 from burr.core._checkpoint import (
@@ -27,14 +30,16 @@ from burr.core.state import State
 PK_DEFAULT = ""
 
 
-def _pk(partition_key: Optional[str]) -> str:
+def _pk(partition_key: str | None) -> str:
     return PK_DEFAULT if partition_key is None else partition_key
 
 
-def _conflict(row: Row, stored: Optional[int], expected: Optional[int]) -> persistence.StateConflictError:
+def _conflict(row: Row, stored: int | None, expected: int | None) -> persistence.StateConflictError:
     return persistence.StateConflictError(
         conflict_message(row.partition_key, row.app_id, row.sequence_id, stored, expected),
-        partition_key=row.partition_key, app_id=row.app_id, sequence_id=row.sequence_id,
+        partition_key=row.partition_key,
+        app_id=row.app_id,
+        sequence_id=row.sequence_id,
         stored_sequence_id=stored,
     )
 
@@ -58,6 +63,17 @@ def _created(value: Any) -> str:
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
+def _locked(fn: Any) -> Any:
+    """Driver connections are not safe to share between threads (the write_behind thread saves)."""
+
+    @functools.wraps(fn)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with self._conn_lock:
+            return fn(self, *args, **kwargs)
+
+    return wrapper
+
+
 class _Common:
     _dialect: SQLDialect
     _backend_name = "the database"
@@ -65,13 +81,16 @@ class _Common:
     _checkpoints: Checkpointer
     _sql: Statements
 
-    def _setup(self, table_name: str, serde_kwargs: Optional[dict[str, Any]], snapshot_every: int, snapshot_ratio: float) -> None:
+    def _setup(
+        self, table_name: str, serde_kwargs: dict[str, Any] | None, snapshot_every: int, snapshot_ratio: float
+    ) -> None:
         self._dialect.check_table_name(table_name)
         self.table_name = table_name
         self._checkpoints = Checkpointer(serde_kwargs, snapshot_every, snapshot_ratio)
         self._sql = self._dialect.statements(table_name)
-        self._columns: Optional[bool] = None
+        self._columns: bool | None = None
         self._initialized = False
+        self._conn_lock = threading.RLock()
 
     def set_serde_kwargs(self, serde_kwargs: dict[str, Any]) -> None:
         self._checkpoints.serde_kwargs = dict(serde_kwargs)
@@ -93,7 +112,10 @@ class SyncSQLPersister(_Common, persistence.BaseStatePersister):
     _connection_errors: tuple[type[BaseException], ...] = ()
 
     def __init__(
-        self, table_name: str, serde_kwargs: Optional[dict[str, Any]], snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
+        self,
+        table_name: str,
+        serde_kwargs: dict[str, Any] | None,
+        snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
         snapshot_ratio: float = DEFAULT_SNAPSHOT_RATIO,
     ) -> None:
         self._setup(table_name, serde_kwargs, snapshot_every, snapshot_ratio)
@@ -145,12 +167,14 @@ class SyncSQLPersister(_Common, persistence.BaseStatePersister):
 
     def create_table(self, table_name: str) -> None:
         sql = self._dialect.statements(table_name)
-        with self._tx():
+        with self._tx(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # MySQL warns "already exists" on IF NOT EXISTS
             self._run(sql.create_table)
             self._run(sql.create_index)
             for ddl in self._dialect.extra_ddl:
                 self._run(ddl.format(table=table_name, index=table_name.replace(".", "_")))
 
+    @_locked
     def initialize(self) -> None:
         try:
             self.create_table(self.table_name)
@@ -159,6 +183,7 @@ class SyncSQLPersister(_Common, persistence.BaseStatePersister):
             raise _unavailable(self._backend_name, "initializing", e) from e
         self._initialized = True
 
+    @_locked
     def is_initialized(self) -> bool:
         if not self._initialized:
             self._initialized = self._table_exists()
@@ -187,11 +212,18 @@ class SyncSQLPersister(_Common, persistence.BaseStatePersister):
     # -- save ----------------------------------------------------------------------------------
 
     def save(
-        self, partition_key: Optional[str], app_id: str, sequence_id: int, position: str, state: State,
-        status: Literal["completed", "failed"], **kwargs: Any,
+        self,
+        partition_key: str | None,
+        app_id: str,
+        sequence_id: int,
+        position: str,
+        state: State,
+        status: Literal["completed", "failed"],
+        **kwargs: Any,
     ) -> None:
         self.save_many([(partition_key, app_id, sequence_id, position, state, status)])
 
+    @_locked
     def save_many(self, steps: list[tuple[Any, ...]]) -> None:
         """Save several steps in one transaction (used by the ``write_behind`` cadence)."""
         prepared: list[tuple[Row, Head]] = []
@@ -203,10 +235,17 @@ class SyncSQLPersister(_Common, persistence.BaseStatePersister):
                 for pk, app_id, seq, position, state, status in steps:
                     row, head = self._checkpoints.prepare(_pk(pk), app_id, seq, position, state, status)
                     prepared.append((row, head))
-                    n = self._run(self._sql.insert_cas, row.params() + (row.partition_key, app_id, row.head_low, row.head_high))
+                    n = self._run(
+                        self._sql.insert_cas,
+                        row.params() + (row.partition_key, app_id, row.head_low, row.head_high),
+                    )
                     if n != 1:
                         stored = self._fetch(self._sql.head, (row.partition_key, app_id))[0][0]
-                        raise _conflict(row, stored, self._checkpoints.expected_head(row.partition_key, app_id))
+                        raise _conflict(
+                            row, stored, self._checkpoints.expected_head(row.partition_key, app_id)
+                        )
+                    # the next step of a batch builds on this one (undone below if the batch fails)
+                    self._checkpoints.commit(row, head)
         except BaseException as e:
             for row, _ in prepared:
                 self._checkpoints.forget(row.partition_key, row.app_id)
@@ -217,17 +256,16 @@ class SyncSQLPersister(_Common, persistence.BaseStatePersister):
                 row = prepared[-1][0]
                 raise _conflict(row, None, None) from e
             raise
-        for row, head in prepared:
-            self._checkpoints.commit(row, head)
 
     def _is_duplicate(self, e: BaseException) -> bool:
         return False
 
     # -- load ----------------------------------------------------------------------------------
 
+    @_locked
     def load(
-        self, partition_key: Optional[str], app_id: Optional[str], sequence_id: Optional[int] = None, **kwargs: Any
-    ) -> Optional[persistence.PersistedStateData]:
+        self, partition_key: str | None, app_id: str | None, sequence_id: int | None = None, **kwargs: Any
+    ) -> persistence.PersistedStateData | None:
         pk = _pk(partition_key)
         try:
             sql = self._read_sql()
@@ -243,7 +281,11 @@ class SyncSQLPersister(_Common, persistence.BaseStatePersister):
             if not rows:
                 return None
             target = rows[0]
-            earlier = self._fetch(sql.load_chain, (pk, app_id, target[6], target[0])) if target[6] is not None else []
+            earlier = (
+                self._fetch(sql.load_chain, (pk, app_id, target[6], target[0]))
+                if target[6] is not None
+                else []
+            )
         except self._connection_errors as e:
             raise _unavailable(self._backend_name, f"loading app '{app_id}'", e) from e
         finally:
@@ -251,11 +293,17 @@ class SyncSQLPersister(_Common, persistence.BaseStatePersister):
         assert app_id is not None
         state = self._checkpoints.decode(pk, app_id, _chain(target, earlier))
         return persistence.PersistedStateData(
-            partition_key=pk, app_id=app_id, sequence_id=target[0], position=target[1], state=state,
-            created_at=_created(target[4]), status=target[2],
+            partition_key=pk,
+            app_id=app_id,
+            sequence_id=target[0],
+            position=target[1],
+            state=state,
+            created_at=_created(target[4]),
+            status=target[2],
         )
 
-    def list_app_ids(self, partition_key: Optional[str] = None, **kwargs: Any) -> list[str]:
+    @_locked
+    def list_app_ids(self, partition_key: str | None = None, **kwargs: Any) -> list[str]:
         try:
             return [r[0] for r in self._fetch(self._sql.list_apps, (_pk(partition_key),))]
         finally:
@@ -263,14 +311,19 @@ class SyncSQLPersister(_Common, persistence.BaseStatePersister):
 
     # -- history and retention -----------------------------------------------------------------
 
-    def list_steps(self, partition_key: Optional[str], app_id: str) -> list[StepInfo]:
+    @_locked
+    def list_steps(self, partition_key: str | None, app_id: str) -> list[StepInfo]:
         """Every stored step of ``app_id``, oldest first."""
         try:
-            return [StepInfo.from_row(r) for r in self._fetch(self._read_sql().list_steps, (_pk(partition_key), app_id))]
+            return [
+                StepInfo.from_row(r)
+                for r in self._fetch(self._read_sql().list_steps, (_pk(partition_key), app_id))
+            ]
         finally:
             self._end_read()
 
-    def delete_app(self, partition_key: Optional[str], app_id: str) -> int:
+    @_locked
+    def delete_app(self, partition_key: str | None, app_id: str) -> int:
         """Delete every step of ``app_id``; returns the number of rows removed."""
         pk = _pk(partition_key)
         with self._write_scope([(pk, app_id)]):
@@ -278,10 +331,13 @@ class SyncSQLPersister(_Common, persistence.BaseStatePersister):
         self._checkpoints.forget(pk, app_id)
         return n
 
-    def prune(self, partition_key: Optional[str], app_id: str, keep_last: int) -> int:
+    @_locked
+    def prune(self, partition_key: str | None, app_id: str, keep_last: int) -> int:
         """Keep the last ``keep_last`` steps; the oldest kept one becomes a snapshot. Returns rows removed."""
         if keep_last < 1:
-            raise ValueError(f"prune(keep_last={keep_last}) must keep at least one step; use delete_app to remove all.")
+            raise ValueError(
+                f"prune(keep_last={keep_last}) must keep at least one step; use delete_app to remove all."
+            )
         pk = _pk(partition_key)
         self._ensure_columns()
         with self._write_scope([(pk, app_id)]):
@@ -290,9 +346,14 @@ class SyncSQLPersister(_Common, persistence.BaseStatePersister):
             if plan is None:
                 return 0
             if plan.rewrite:
-                chain = [StoredRow(*r) for r in self._fetch(self._sql.load_chain, (pk, app_id, plan.snap, plan.cut + 1))]
+                chain = [
+                    StoredRow(*r)
+                    for r in self._fetch(self._sql.load_chain, (pk, app_id, plan.snap, plan.cut + 1))
+                ]
                 state = Checkpointer(self.serde_kwargs).decode(pk, app_id, chain)
-                payload = json.dumps(state.serialize(**self.serde_kwargs), ensure_ascii=False, separators=(",", ":"))
+                payload = json.dumps(
+                    state.serialize(**self.serde_kwargs), ensure_ascii=False, separators=(",", ":")
+                )
                 self._run(self._sql.make_snapshot, (payload, pk, app_id, plan.cut))
                 self._run(self._sql.rebase_chain, (plan.cut, pk, app_id, plan.snap, plan.cut))
             n = self._run(self._sql.delete_before, (pk, app_id, plan.cut))
@@ -316,7 +377,10 @@ class AsyncSQLPersister(_Common, persistence.AsyncBaseStatePersister):
     _connection_errors: tuple[type[BaseException], ...] = ()
 
     def __init__(
-        self, table_name: str, serde_kwargs: Optional[dict[str, Any]], snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
+        self,
+        table_name: str,
+        serde_kwargs: dict[str, Any] | None,
+        snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
         snapshot_ratio: float = DEFAULT_SNAPSHOT_RATIO,
     ) -> None:
         self._setup(table_name, serde_kwargs, snapshot_every, snapshot_ratio)
@@ -350,10 +414,12 @@ class AsyncSQLPersister(_Common, persistence.AsyncBaseStatePersister):
     async def create_table(self, table_name: str) -> None:
         sql = self._dialect.statements(table_name)
         async with self._tx():
-            await self._run(sql.create_table)
-            await self._run(sql.create_index)
-            for ddl in self._dialect.extra_ddl:
-                await self._run(ddl.format(table=table_name, index=table_name.replace(".", "_")))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # MySQL warns "already exists" on IF NOT EXISTS
+                await self._run(sql.create_table)
+                await self._run(sql.create_index)
+                for ddl in self._dialect.extra_ddl:
+                    await self._run(ddl.format(table=table_name, index=table_name.replace(".", "_")))
 
     async def initialize(self) -> None:
         try:
@@ -389,8 +455,14 @@ class AsyncSQLPersister(_Common, persistence.AsyncBaseStatePersister):
         return self._sql if self._columns else self._sql.legacy
 
     async def save(
-        self, partition_key: Optional[str], app_id: str, sequence_id: int, position: str, state: State,
-        status: Literal["completed", "failed"], **kwargs: Any,
+        self,
+        partition_key: str | None,
+        app_id: str,
+        sequence_id: int,
+        position: str,
+        state: State,
+        status: Literal["completed", "failed"],
+        **kwargs: Any,
     ) -> None:
         await self.save_many([(partition_key, app_id, sequence_id, position, state, status)])
 
@@ -406,28 +478,32 @@ class AsyncSQLPersister(_Common, persistence.AsyncBaseStatePersister):
                     row, head = self._checkpoints.prepare(_pk(pk), app_id, seq, position, state, status)
                     prepared.append((row, head))
                     n = await self._run(
-                        self._sql.insert_cas, row.params() + (row.partition_key, app_id, row.head_low, row.head_high)
+                        self._sql.insert_cas,
+                        row.params() + (row.partition_key, app_id, row.head_low, row.head_high),
                     )
                     if n != 1:
                         stored = (await self._fetch(self._sql.head, (row.partition_key, app_id)))[0][0]
-                        raise _conflict(row, stored, self._checkpoints.expected_head(row.partition_key, app_id))
+                        raise _conflict(
+                            row, stored, self._checkpoints.expected_head(row.partition_key, app_id)
+                        )
+                    self._checkpoints.commit(row, head)
         except BaseException as e:
             for row, _ in prepared:
                 self._checkpoints.forget(row.partition_key, row.app_id)
             if isinstance(e, self._connection_errors):
-                raise _unavailable(self._backend_name, f"saving step {steps[0][2]} of app '{steps[0][1]}'", e) from e
+                raise _unavailable(
+                    self._backend_name, f"saving step {steps[0][2]} of app '{steps[0][1]}'", e
+                ) from e
             if self._is_duplicate(e) and prepared:
                 raise _conflict(prepared[-1][0], None, None) from e
             raise
-        for row, head in prepared:
-            self._checkpoints.commit(row, head)
 
     def _is_duplicate(self, e: BaseException) -> bool:
         return False
 
     async def load(
-        self, partition_key: Optional[str], app_id: Optional[str], sequence_id: Optional[int] = None, **kwargs: Any
-    ) -> Optional[persistence.PersistedStateData]:
+        self, partition_key: str | None, app_id: str | None, sequence_id: int | None = None, **kwargs: Any
+    ) -> persistence.PersistedStateData | None:
         pk = _pk(partition_key)
         try:
             sql = await self._read_sql()
@@ -444,7 +520,9 @@ class AsyncSQLPersister(_Common, persistence.AsyncBaseStatePersister):
                 return None
             target = rows[0]
             earlier = (
-                await self._fetch(sql.load_chain, (pk, app_id, target[6], target[0])) if target[6] is not None else []
+                await self._fetch(sql.load_chain, (pk, app_id, target[6], target[0]))
+                if target[6] is not None
+                else []
             )
         except self._connection_errors as e:
             raise _unavailable(self._backend_name, f"loading app '{app_id}'", e) from e
@@ -453,25 +531,32 @@ class AsyncSQLPersister(_Common, persistence.AsyncBaseStatePersister):
         assert app_id is not None
         state = self._checkpoints.decode(pk, app_id, _chain(target, earlier))
         return persistence.PersistedStateData(
-            partition_key=pk, app_id=app_id, sequence_id=target[0], position=target[1], state=state,
-            created_at=_created(target[4]), status=target[2],
+            partition_key=pk,
+            app_id=app_id,
+            sequence_id=target[0],
+            position=target[1],
+            state=state,
+            created_at=_created(target[4]),
+            status=target[2],
         )
 
-    async def list_app_ids(self, partition_key: Optional[str] = None, **kwargs: Any) -> list[str]:
+    async def list_app_ids(self, partition_key: str | None = None, **kwargs: Any) -> list[str]:
         try:
             return [r[0] for r in await self._fetch(self._sql.list_apps, (_pk(partition_key),))]
         finally:
             await self._end_read()
 
-    async def list_steps(self, partition_key: Optional[str], app_id: str) -> list[StepInfo]:
+    async def list_steps(self, partition_key: str | None, app_id: str) -> list[StepInfo]:
         """Every stored step of ``app_id``, oldest first."""
         try:
             sql = await self._read_sql()
-            return [StepInfo.from_row(r) for r in await self._fetch(sql.list_steps, (_pk(partition_key), app_id))]
+            return [
+                StepInfo.from_row(r) for r in await self._fetch(sql.list_steps, (_pk(partition_key), app_id))
+            ]
         finally:
             await self._end_read()
 
-    async def delete_app(self, partition_key: Optional[str], app_id: str) -> int:
+    async def delete_app(self, partition_key: str | None, app_id: str) -> int:
         """Delete every step of ``app_id``; returns the number of rows removed."""
         pk = _pk(partition_key)
         async with self._write_scope([(pk, app_id)]):
@@ -479,10 +564,12 @@ class AsyncSQLPersister(_Common, persistence.AsyncBaseStatePersister):
         self._checkpoints.forget(pk, app_id)
         return n
 
-    async def prune(self, partition_key: Optional[str], app_id: str, keep_last: int) -> int:
+    async def prune(self, partition_key: str | None, app_id: str, keep_last: int) -> int:
         """Keep the last ``keep_last`` steps; the oldest kept one becomes a snapshot."""
         if keep_last < 1:
-            raise ValueError(f"prune(keep_last={keep_last}) must keep at least one step; use delete_app to remove all.")
+            raise ValueError(
+                f"prune(keep_last={keep_last}) must keep at least one step; use delete_app to remove all."
+            )
         pk = _pk(partition_key)
         await self._ensure_columns()
         async with self._write_scope([(pk, app_id)]):
@@ -493,7 +580,9 @@ class AsyncSQLPersister(_Common, persistence.AsyncBaseStatePersister):
             if plan.rewrite:
                 rows = await self._fetch(self._sql.load_chain, (pk, app_id, plan.snap, plan.cut + 1))
                 state = Checkpointer(self.serde_kwargs).decode(pk, app_id, [StoredRow(*r) for r in rows])
-                payload = json.dumps(state.serialize(**self.serde_kwargs), ensure_ascii=False, separators=(",", ":"))
+                payload = json.dumps(
+                    state.serialize(**self.serde_kwargs), ensure_ascii=False, separators=(",", ":")
+                )
                 await self._run(self._sql.make_snapshot, (payload, pk, app_id, plan.cut))
                 await self._run(self._sql.rebase_chain, (plan.cut, pk, app_id, plan.snap, plan.cut))
             n = await self._run(self._sql.delete_before, (pk, app_id, plan.cut))

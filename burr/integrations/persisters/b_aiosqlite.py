@@ -6,7 +6,7 @@ import contextlib
 import logging
 import sqlite3
 from collections.abc import AsyncIterator
-from typing import Any, Optional
+from typing import Any
 
 try:
     import aiosqlite
@@ -38,7 +38,7 @@ class AsyncSQLitePersister(AsyncSQLPersister):
         self,
         connection: Any,
         table_name: str = "burr_state",
-        serde_kwargs: Optional[dict[str, Any]] = None,
+        serde_kwargs: dict[str, Any] | None = None,
         snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
         snapshot_ratio: float = DEFAULT_SNAPSHOT_RATIO,
     ) -> None:
@@ -50,8 +50,8 @@ class AsyncSQLitePersister(AsyncSQLPersister):
         cls,
         db_path: str,
         table_name: str = "burr_state",
-        serde_kwargs: Optional[dict[str, Any]] = None,
-        connect_kwargs: Optional[dict[str, Any]] = None,
+        serde_kwargs: dict[str, Any] | None = None,
+        connect_kwargs: dict[str, Any] | None = None,
         journal_mode: str = "WAL",
         synchronous: str = "NORMAL",
         **kwargs: Any,
@@ -71,7 +71,10 @@ class AsyncSQLitePersister(AsyncSQLPersister):
     def copy(self) -> AsyncSQLitePersister:
         """A persister sharing this connection (Apache Burr's semantics)."""
         return AsyncSQLitePersister(
-            self.connection, self.table_name, self.serde_kwargs, self._checkpoints.snapshot_every,
+            self.connection,
+            self.table_name,
+            self.serde_kwargs,
+            self._checkpoints.snapshot_every,
             self._checkpoints.snapshot_ratio,
         )
 
@@ -102,7 +105,9 @@ class AsyncSQLitePersister(AsyncSQLPersister):
             raise
 
     async def _table_exists(self) -> bool:
-        rows = await self._fetch("SELECT name FROM sqlite_master WHERE type='table' AND name=?", (self.table_name,))
+        rows = await self._fetch(
+            "SELECT name FROM sqlite_master WHERE type='table' AND name=?", (self.table_name,)
+        )
         return bool(rows)
 
     async def _columns_present(self) -> set[str]:

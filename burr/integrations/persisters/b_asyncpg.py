@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any, Optional
+from typing import Any
 
 try:
     import psycopg
@@ -46,10 +46,10 @@ class AsyncPostgreSQLPersister(AsyncSQLPersister):
         self,
         connection: Any,
         table_name: str = "burr_state",
-        serde_kwargs: Optional[dict[str, Any]] = None,
+        serde_kwargs: dict[str, Any] | None = None,
         snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
         snapshot_ratio: float = DEFAULT_SNAPSHOT_RATIO,
-        _conninfo: Optional[dict[str, Any]] = None,
+        _conninfo: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(table_name, serde_kwargs, snapshot_every, snapshot_ratio)
         self.connection = connection
@@ -60,11 +60,11 @@ class AsyncPostgreSQLPersister(AsyncSQLPersister):
         cls,
         db_name: str,
         user: str,
-        password: Optional[str],
+        password: str | None,
         host: str,
         port: int,
         table_name: str = "burr_state",
-        serde_kwargs: Optional[dict[str, Any]] = None,
+        serde_kwargs: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> AsyncPostgreSQLPersister:
         """Connect with these values; the persister reconnects with them after a dropped connection."""
@@ -79,8 +79,12 @@ class AsyncPostgreSQLPersister(AsyncSQLPersister):
     def copy(self) -> AsyncPostgreSQLPersister:
         """A persister sharing this connection (Apache Burr's semantics for the async persisters)."""
         return AsyncPostgreSQLPersister(
-            self.connection, self.table_name, self.serde_kwargs, self._checkpoints.snapshot_every,
-            self._checkpoints.snapshot_ratio, _conninfo=self._conninfo,
+            self.connection,
+            self.table_name,
+            self.serde_kwargs,
+            self._checkpoints.snapshot_every,
+            self._checkpoints.snapshot_ratio,
+            _conninfo=self._conninfo,
         )
 
     async def _conn(self) -> Any:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import threading
 from collections.abc import AsyncIterator, Iterator
-from typing import Any, Optional
+from typing import Any
 
 try:
     import pymysql
@@ -52,8 +53,17 @@ def _lock_timeout_error(keys: list[tuple[str, str]]) -> TimeoutError:
     )
 
 
-def _connect_kwargs(db_name: str, user: str, password: Optional[str], host: str, port: int, extra: dict[str, Any]) -> dict[str, Any]:
-    return {"database": db_name, "user": user, "password": password or "", "host": host, "port": port, **extra}
+def _connect_kwargs(
+    db_name: str, user: str, password: str | None, host: str, port: int, extra: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "database": db_name,
+        "user": user,
+        "password": password or "",
+        "host": host,
+        "port": port,
+        **extra,
+    }
 
 
 class MySQLPersister(SyncSQLPersister):
@@ -73,10 +83,10 @@ class MySQLPersister(SyncSQLPersister):
         self,
         connection: Any,
         table_name: str = "burr_state",
-        serde_kwargs: Optional[dict[str, Any]] = None,
+        serde_kwargs: dict[str, Any] | None = None,
         snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
         snapshot_ratio: float = DEFAULT_SNAPSHOT_RATIO,
-        _connect_kwargs: Optional[dict[str, Any]] = None,
+        _connect_kwargs: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(table_name, serde_kwargs, snapshot_every, snapshot_ratio)
         self.connection = connection
@@ -87,16 +97,18 @@ class MySQLPersister(SyncSQLPersister):
         cls,
         db_name: str,
         user: str,
-        password: Optional[str],
+        password: str | None,
         host: str = "127.0.0.1",
         port: int = 3306,
         table_name: str = "burr_state",
-        serde_kwargs: Optional[dict[str, Any]] = None,
-        connect_kwargs: Optional[dict[str, Any]] = None,
+        serde_kwargs: dict[str, Any] | None = None,
+        connect_kwargs: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> MySQLPersister:
         """Connect with these values (autocommit on; the persister opens its own transactions)."""
-        ckw = _connect_kwargs(db_name, user, password, host, port, {"autocommit": True, **(connect_kwargs or {})})
+        ckw = _connect_kwargs(
+            db_name, user, password, host, port, {"autocommit": True, **(connect_kwargs or {})}
+        )
         return cls(pymysql.connect(**ckw), table_name, serde_kwargs, _connect_kwargs=ckw, **kwargs)
 
     @classmethod
@@ -106,10 +118,16 @@ class MySQLPersister(SyncSQLPersister):
     def copy(self) -> MySQLPersister:
         """A persister with its own connection (needs connection values: build with ``from_values``)."""
         if self._connect_kwargs is None:
-            raise ValueError("MySQLPersister.copy() needs the connection values: create it with from_values(...).")
+            raise ValueError(
+                "MySQLPersister.copy() needs the connection values: create it with from_values(...)."
+            )
         return MySQLPersister(
-            pymysql.connect(**self._connect_kwargs), self.table_name, self.serde_kwargs,
-            self._checkpoints.snapshot_every, self._checkpoints.snapshot_ratio, _connect_kwargs=self._connect_kwargs,
+            pymysql.connect(**self._connect_kwargs),
+            self.table_name,
+            self.serde_kwargs,
+            self._checkpoints.snapshot_every,
+            self._checkpoints.snapshot_ratio,
+            _connect_kwargs=self._connect_kwargs,
         )
 
     def _conn(self) -> Any:
@@ -171,7 +189,12 @@ class MySQLPersister(SyncSQLPersister):
             raise TypeError("A MySQLPersister can only be pickled when created with from_values(...).")
         state = self.__dict__.copy()
         state.pop("connection", None)
-        state["_checkpoints"] = (self.serde_kwargs, self._checkpoints.snapshot_every, self._checkpoints.snapshot_ratio)
+        state.pop("_conn_lock", None)
+        state["_checkpoints"] = (
+            self.serde_kwargs,
+            self._checkpoints.snapshot_every,
+            self._checkpoints.snapshot_ratio,
+        )
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -180,6 +203,7 @@ class MySQLPersister(SyncSQLPersister):
         serde_kwargs, every, ratio = state.pop("_checkpoints")
         self.__dict__.update(state)
         self._checkpoints = Checkpointer(serde_kwargs, every, ratio)
+        self._conn_lock = threading.RLock()
         self.connection = pymysql.connect(**self._connect_kwargs)  # type: ignore[arg-type]
 
 
@@ -195,10 +219,10 @@ class AsyncMySQLPersister(AsyncSQLPersister):
         self,
         connection: Any,
         table_name: str = "burr_state",
-        serde_kwargs: Optional[dict[str, Any]] = None,
+        serde_kwargs: dict[str, Any] | None = None,
         snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
         snapshot_ratio: float = DEFAULT_SNAPSHOT_RATIO,
-        _connect_kwargs: Optional[dict[str, Any]] = None,
+        _connect_kwargs: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(table_name, serde_kwargs, snapshot_every, snapshot_ratio)
         self.connection = connection
@@ -209,19 +233,24 @@ class AsyncMySQLPersister(AsyncSQLPersister):
         cls,
         db_name: str,
         user: str,
-        password: Optional[str],
+        password: str | None,
         host: str = "127.0.0.1",
         port: int = 3306,
         table_name: str = "burr_state",
-        serde_kwargs: Optional[dict[str, Any]] = None,
-        connect_kwargs: Optional[dict[str, Any]] = None,
+        serde_kwargs: dict[str, Any] | None = None,
+        connect_kwargs: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> AsyncMySQLPersister:
         import aiomysql
 
         ckw = {
-            "db": db_name, "user": user, "password": password or "", "host": host, "port": port,
-            "autocommit": True, **(connect_kwargs or {}),
+            "db": db_name,
+            "user": user,
+            "password": password or "",
+            "host": host,
+            "port": port,
+            "autocommit": True,
+            **(connect_kwargs or {}),
         }
         return cls(await aiomysql.connect(**ckw), table_name, serde_kwargs, _connect_kwargs=ckw, **kwargs)
 
@@ -232,8 +261,12 @@ class AsyncMySQLPersister(AsyncSQLPersister):
     def copy(self) -> AsyncMySQLPersister:
         """A persister sharing this connection (as Apache Burr's async persisters do)."""
         return AsyncMySQLPersister(
-            self.connection, self.table_name, self.serde_kwargs, self._checkpoints.snapshot_every,
-            self._checkpoints.snapshot_ratio, _connect_kwargs=self._connect_kwargs,
+            self.connection,
+            self.table_name,
+            self.serde_kwargs,
+            self._checkpoints.snapshot_every,
+            self._checkpoints.snapshot_ratio,
+            _connect_kwargs=self._connect_kwargs,
         )
 
     async def _conn(self) -> Any:

@@ -8,8 +8,9 @@ compare-and-set insert checks the stored head.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
-from typing import Any, Optional
+from typing import Any
 
 try:
     import psycopg
@@ -42,12 +43,14 @@ def lock_key(table: str, pk: str, app_id: str) -> str:
     return f"burr\x1f{table}\x1f{pk}\x1f{app_id}"
 
 
-def split_table(table: str) -> tuple[str, Optional[str]]:
+def split_table(table: str) -> tuple[str, str | None]:
     schema, _, name = table.rpartition(".")
     return name, schema or None
 
 
-def conninfo_from_values(db_name: str, user: str, password: Optional[str], host: str, port: int) -> dict[str, Any]:
+def conninfo_from_values(
+    db_name: str, user: str, password: str | None, host: str, port: int
+) -> dict[str, Any]:
     return {"dbname": db_name, "user": user, "password": password, "host": host, "port": port}
 
 
@@ -69,10 +72,10 @@ class PostgreSQLPersister(SyncSQLPersister):
         self,
         connection: Any,
         table_name: str = "burr_state",
-        serde_kwargs: Optional[dict[str, Any]] = None,
+        serde_kwargs: dict[str, Any] | None = None,
         snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
         snapshot_ratio: float = DEFAULT_SNAPSHOT_RATIO,
-        _conninfo: Optional[dict[str, Any]] = None,
+        _conninfo: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(table_name, serde_kwargs, snapshot_every, snapshot_ratio)
         self.connection = connection
@@ -83,11 +86,11 @@ class PostgreSQLPersister(SyncSQLPersister):
         cls,
         db_name: str,
         user: str,
-        password: Optional[str],
+        password: str | None,
         host: str,
         port: int,
         table_name: str = "burr_state",
-        serde_kwargs: Optional[dict[str, Any]] = None,
+        serde_kwargs: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> PostgreSQLPersister:
         """Connect with these values; the persister reconnects with them after a dropped connection."""
@@ -102,8 +105,12 @@ class PostgreSQLPersister(SyncSQLPersister):
         """A persister with its own connection to the same database."""
         conninfo = self._conninfo or _conninfo_of(self.connection)
         return PostgreSQLPersister(
-            psycopg.connect(**conninfo), self.table_name, self.serde_kwargs,
-            self._checkpoints.snapshot_every, self._checkpoints.snapshot_ratio, _conninfo=conninfo,
+            psycopg.connect(**conninfo),
+            self.table_name,
+            self.serde_kwargs,
+            self._checkpoints.snapshot_every,
+            self._checkpoints.snapshot_ratio,
+            _conninfo=conninfo,
         )
 
     # -- driver hooks --------------------------------------------------------------------------
@@ -160,8 +167,11 @@ class PostgreSQLPersister(SyncSQLPersister):
         state = self.__dict__.copy()
         state["_conninfo"] = self._conninfo or _conninfo_of(self.connection)
         state.pop("connection", None)
+        state.pop("_conn_lock", None)
         state["_checkpoints"] = (
-            self.serde_kwargs, self._checkpoints.snapshot_every, self._checkpoints.snapshot_ratio,
+            self.serde_kwargs,
+            self._checkpoints.snapshot_every,
+            self._checkpoints.snapshot_ratio,
         )
         return state
 
@@ -171,12 +181,16 @@ class PostgreSQLPersister(SyncSQLPersister):
         serde_kwargs, every, ratio = state.pop("_checkpoints")
         self.__dict__.update(state)
         self._checkpoints = Checkpointer(serde_kwargs, every, ratio)
+        self._conn_lock = threading.RLock()
         self.connection = psycopg.connect(**self._conninfo)  # type: ignore[arg-type]
 
 
 def _conninfo_of(connection: Any) -> dict[str, Any]:
     info = connection.info
     return {
-        "dbname": info.dbname, "user": info.user, "password": info.password or None,
-        "host": info.host, "port": info.port,
+        "dbname": info.dbname,
+        "user": info.user,
+        "password": info.password or None,
+        "host": info.host,
+        "port": info.port,
     }

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime
 import json
 import logging
-from typing import Any, Literal, Optional
+from typing import Any, Literal
 
 try:
     import redis
@@ -57,20 +57,44 @@ redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
 return {1, head}
 """
 
-_FIELDS = ("sequence_id", "position", "status", "state", "created_at", "format_version", "snapshot_sequence_id")
+# One round trip for a whole delta chain. The step hashes are not declared in KEYS (their names
+# come from the index), so this needs a single Redis node, not Redis Cluster.
+_CHAIN_LUA = """
+local seqs = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[2], ARGV[3])
+local out = {}
+for _, s in ipairs(seqs) do
+  local v = redis.call('HMGET', ARGV[1] .. s, 'position', 'state', 'format_version', 'snapshot_sequence_id')
+  out[#out + 1] = s
+  out[#out + 1] = v[1] or ''
+  out[#out + 1] = v[2] or ''
+  out[#out + 1] = v[3] or ''
+  out[#out + 1] = v[4] or ''
+end
+return out
+"""
+
+_FIELDS = (
+    "sequence_id",
+    "position",
+    "status",
+    "state",
+    "created_at",
+    "format_version",
+    "snapshot_sequence_id",
+)
 
 
 def _s(value: Any) -> Any:
     return value.decode() if isinstance(value, bytes) else value
 
 
-def _int(value: Any) -> Optional[int]:
+def _int(value: Any) -> int | None:
     value = _s(value)
     return None if value in (None, "") else int(value)
 
 
 class _RedisKeys:
-    namespace: Optional[str]
+    namespace: str | None
 
     def _prefix(self) -> str:
         return f"{self.namespace}:" if self.namespace else ""
@@ -81,19 +105,25 @@ class _RedisKeys:
     def _steps_key(self, pk: str, app_id: str) -> str:
         return f"{self._prefix()}{pk}:{app_id}:__steps"
 
-    def _step_key(self, pk: str, app_id: str, seq: int) -> str:
+    def _step_key(self, pk: str, app_id: str, seq: int | str) -> str:
         return f"{self._prefix()}{pk}:{app_id}:{seq}"
 
     def _save_args(self, row: Row) -> tuple[list[str], list[Any]]:
         keys = [
-            self._partition_key(row.partition_key), self._steps_key(row.partition_key, row.app_id),
+            self._partition_key(row.partition_key),
+            self._steps_key(row.partition_key, row.app_id),
             self._step_key(row.partition_key, row.app_id, row.sequence_id),
         ]
         fields = {
-            "partition_key": row.partition_key, "app_id": row.app_id, "sequence_id": row.sequence_id,
-            "position": row.position, "status": row.status, "state": row.payload,
+            "partition_key": row.partition_key,
+            "app_id": row.app_id,
+            "sequence_id": row.sequence_id,
+            "position": row.position,
+            "status": row.status,
+            "state": row.payload,
             "created_at": datetime.datetime.now(datetime.timezone.utc).isoformat(),
-            "format_version": FORMAT_VERSION, "snapshot_sequence_id": "" if row.snapshot_seq is None else row.snapshot_seq,
+            "format_version": FORMAT_VERSION,
+            "snapshot_sequence_id": "" if row.snapshot_seq is None else row.snapshot_seq,
         }
         args: list[Any] = [row.app_id, row.sequence_id, row.head_low, row.head_high]
         for k, v in fields.items():
@@ -101,17 +131,31 @@ class _RedisKeys:
         return keys, args
 
 
-def _conflict(row: Row, stored: int, expected: Optional[int]) -> persistence.StateConflictError:
+class RedisStateConflictError(persistence.StateConflictError, ValueError):
+    """A conflict on Redis (also a ValueError, which Apache Burr raised for an existing step key)."""
+
+
+def _conflict(row: Row, stored: int, expected: int | None) -> persistence.StateConflictError:
     stored_seq = None if stored < 0 else stored
-    return persistence.StateConflictError(
+    return RedisStateConflictError(
         conflict_message(row.partition_key, row.app_id, row.sequence_id, stored_seq, expected),
-        partition_key=row.partition_key, app_id=row.app_id, sequence_id=row.sequence_id, stored_sequence_id=stored_seq,
+        partition_key=row.partition_key,
+        app_id=row.app_id,
+        sequence_id=row.sequence_id,
+        stored_sequence_id=stored_seq,
     )
 
 
 def _stored(values: list[Any], seq: int) -> StoredRow:
     _, position, _, state, _, fmt, snap = values
     return StoredRow(seq, _s(state), _int(fmt), _int(snap), _s(position))
+
+
+def _chain_rows(flat: list[Any]) -> list[StoredRow]:
+    return [
+        StoredRow(int(_s(flat[i])), _s(flat[i + 2]), _int(flat[i + 3]), _int(flat[i + 4]), _s(flat[i + 1]))
+        for i in range(0, len(flat), 5)
+    ]
 
 
 def _unavailable(what: str, e: BaseException) -> persistence.StorageUnavailableError:
@@ -134,8 +178,8 @@ class RedisBasePersister(_RedisKeys, persistence.BaseStatePersister):
     def __init__(
         self,
         connection: Any,
-        serde_kwargs: Optional[dict[str, Any]] = None,
-        namespace: Optional[str] = None,
+        serde_kwargs: dict[str, Any] | None = None,
+        namespace: str | None = None,
         snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
         snapshot_ratio: float = DEFAULT_SNAPSHOT_RATIO,
     ) -> None:
@@ -143,6 +187,7 @@ class RedisBasePersister(_RedisKeys, persistence.BaseStatePersister):
         self.namespace = namespace
         self._checkpoints = Checkpointer(serde_kwargs, snapshot_every, snapshot_ratio)
         self._script = connection.register_script(_SAVE_LUA)
+        self._chain_script = connection.register_script(_CHAIN_LUA)
 
     @classmethod
     def from_values(
@@ -150,10 +195,10 @@ class RedisBasePersister(_RedisKeys, persistence.BaseStatePersister):
         host: str,
         port: int,
         db: int,
-        password: Optional[str] = None,
-        serde_kwargs: Optional[dict[str, Any]] = None,
-        redis_client_kwargs: Optional[dict[str, Any]] = None,
-        namespace: Optional[str] = None,
+        password: str | None = None,
+        serde_kwargs: dict[str, Any] | None = None,
+        redis_client_kwargs: dict[str, Any] | None = None,
+        namespace: str | None = None,
         **kwargs: Any,
     ) -> RedisBasePersister:
         client = redis.Redis(host=host, port=port, db=db, password=password, **(redis_client_kwargs or {}))
@@ -168,7 +213,10 @@ class RedisBasePersister(_RedisKeys, persistence.BaseStatePersister):
 
     def copy(self) -> RedisBasePersister:
         return type(self)(
-            self.connection, self.serde_kwargs, self.namespace, self._checkpoints.snapshot_every,
+            self.connection,
+            self.serde_kwargs,
+            self.namespace,
+            self._checkpoints.snapshot_every,
             self._checkpoints.snapshot_ratio,
         )
 
@@ -176,8 +224,14 @@ class RedisBasePersister(_RedisKeys, persistence.BaseStatePersister):
         return True  # Redis needs no schema
 
     def save(
-        self, partition_key: Optional[str], app_id: str, sequence_id: int, position: str, state: State,
-        status: Literal["completed", "failed"], **kwargs: Any,
+        self,
+        partition_key: str | None,
+        app_id: str,
+        sequence_id: int,
+        position: str,
+        state: State,
+        status: Literal["completed", "failed"],
+        **kwargs: Any,
     ) -> None:
         pk = self.PARTITION_KEY_DEFAULT if partition_key is None else partition_key
         row, head = self._checkpoints.prepare(pk, app_id, sequence_id, position, state, status)
@@ -193,7 +247,7 @@ class RedisBasePersister(_RedisKeys, persistence.BaseStatePersister):
             raise _conflict(row, int(stored), expected)
         self._checkpoints.commit(row, head)
 
-    def _latest_seq(self, pk: str, app_id: str) -> Optional[int]:
+    def _latest_seq(self, pk: str, app_id: str) -> int | None:
         top = self.connection.zrevrange(self._steps_key(pk, app_id), 0, 0)
         if top:
             return int(_s(top[0]))
@@ -201,8 +255,8 @@ class RedisBasePersister(_RedisKeys, persistence.BaseStatePersister):
         return None if score is None else int(score)
 
     def load(
-        self, partition_key: Optional[str], app_id: Optional[str], sequence_id: Optional[int] = None, **kwargs: Any
-    ) -> Optional[persistence.PersistedStateData]:
+        self, partition_key: str | None, app_id: str | None, sequence_id: int | None = None, **kwargs: Any
+    ) -> persistence.PersistedStateData | None:
         pk = self.PARTITION_KEY_DEFAULT if partition_key is None else partition_key
         try:
             if app_id is None:
@@ -220,41 +274,47 @@ class RedisBasePersister(_RedisKeys, persistence.BaseStatePersister):
             target = _stored(values, seq)
             chain = []
             if target.snapshot_seq is not None:
-                seqs = [
-                    int(_s(s)) for s in self.connection.zrangebyscore(self._steps_key(pk, app_id), target.snapshot_seq, seq - 1)
-                ]
-                pipe = self.connection.pipeline(transaction=False)
-                for s in seqs:
-                    pipe.hmget(self._step_key(pk, app_id, s), _FIELDS)
-                chain = [_stored(v, s) for s, v in zip(seqs, pipe.execute())]
+                chain = _chain_rows(
+                    self._chain_script(
+                        keys=[self._steps_key(pk, app_id)],
+                        args=[self._step_key(pk, app_id, ""), target.snapshot_seq, seq - 1],
+                    )
+                )
             chain.append(target)
         except (redis.ConnectionError, redis.TimeoutError) as e:
             raise _unavailable(f"loading app '{app_id}'", e) from e
         state = self._checkpoints.decode(pk, app_id, chain)
         return persistence.PersistedStateData(
-            partition_key=pk, app_id=app_id, sequence_id=seq, position=_s(values[1]), state=state,
-            created_at=_s(values[4]), status=_s(values[2]),
+            partition_key=pk,
+            app_id=app_id,
+            sequence_id=seq,
+            position=_s(values[1]),
+            state=state,
+            created_at=_s(values[4]),
+            status=_s(values[2]),
         )
 
-    def list_app_ids(self, partition_key: Optional[str] = None, **kwargs: Any) -> list[str]:
+    def list_app_ids(self, partition_key: str | None = None, **kwargs: Any) -> list[str]:
         pk = self.PARTITION_KEY_DEFAULT if partition_key is None else partition_key
         return [_s(a) for a in self.connection.zrevrange(self._partition_key(pk), 0, -1)]
 
     # -- history and retention -----------------------------------------------------------------
 
-    def list_steps(self, partition_key: Optional[str], app_id: str) -> list[StepInfo]:
+    def list_steps(self, partition_key: str | None, app_id: str) -> list[StepInfo]:
         """Every stored step of ``app_id``, oldest first."""
         pk = self.PARTITION_KEY_DEFAULT if partition_key is None else partition_key
         seqs = [int(_s(s)) for s in self.connection.zrange(self._steps_key(pk, app_id), 0, -1)]
         pipe = self.connection.pipeline(transaction=False)
         for s in seqs:
-            pipe.hmget(self._step_key(pk, app_id, s), ("position", "status", "created_at", "snapshot_sequence_id"))
+            pipe.hmget(
+                self._step_key(pk, app_id, s), ("position", "status", "created_at", "snapshot_sequence_id")
+            )
         return [
             StepInfo(s, _s(v[0]), _s(v[1]), _s(v[2]), _int(v[3]) is None, _int(v[3]))
             for s, v in zip(seqs, pipe.execute())
         ]
 
-    def delete_app(self, partition_key: Optional[str], app_id: str) -> int:
+    def delete_app(self, partition_key: str | None, app_id: str) -> int:
         """Delete every step of ``app_id``; returns the number of steps removed."""
         pk = self.PARTITION_KEY_DEFAULT if partition_key is None else partition_key
         seqs = [int(_s(s)) for s in self.connection.zrange(self._steps_key(pk, app_id), 0, -1)]
@@ -267,22 +327,34 @@ class RedisBasePersister(_RedisKeys, persistence.BaseStatePersister):
         self._checkpoints.forget(pk, app_id)
         return len(seqs)
 
-    def prune(self, partition_key: Optional[str], app_id: str, keep_last: int) -> int:
+    def prune(self, partition_key: str | None, app_id: str, keep_last: int) -> int:
         """Keep the last ``keep_last`` steps; the oldest kept one becomes a snapshot. Returns steps removed."""
         if keep_last < 1:
-            raise ValueError(f"prune(keep_last={keep_last}) must keep at least one step; use delete_app to remove all.")
+            raise ValueError(
+                f"prune(keep_last={keep_last}) must keep at least one step; use delete_app to remove all."
+            )
         pk = self.PARTITION_KEY_DEFAULT if partition_key is None else partition_key
         plan = prune_plan(self.list_steps(pk, app_id), keep_last)
         if plan is None:
             return 0
-        doomed = [int(_s(s)) for s in self.connection.zrangebyscore(self._steps_key(pk, app_id), "-inf", plan.cut - 1)]
+        doomed = [
+            int(_s(s))
+            for s in self.connection.zrangebyscore(self._steps_key(pk, app_id), "-inf", plan.cut - 1)
+        ]
         pipe = self.connection.pipeline(transaction=True)
         if plan.rewrite:
             record = self.load(pk, app_id, plan.cut)
             assert record is not None
-            payload = json.dumps(record["state"].serialize(**self.serde_kwargs), ensure_ascii=False, separators=(",", ":"))
-            pipe.hset(self._step_key(pk, app_id, plan.cut), mapping={"state": payload, "snapshot_sequence_id": ""})
-            later = [int(_s(s)) for s in self.connection.zrangebyscore(self._steps_key(pk, app_id), plan.cut + 1, "+inf")]
+            payload = json.dumps(
+                record["state"].serialize(**self.serde_kwargs), ensure_ascii=False, separators=(",", ":")
+            )
+            pipe.hset(
+                self._step_key(pk, app_id, plan.cut), mapping={"state": payload, "snapshot_sequence_id": ""}
+            )
+            later = [
+                int(_s(s))
+                for s in self.connection.zrangebyscore(self._steps_key(pk, app_id), plan.cut + 1, "+inf")
+            ]
             snaps = self.connection.pipeline(transaction=False)
             for s in later:
                 snaps.hget(self._step_key(pk, app_id, s), "snapshot_sequence_id")
@@ -310,13 +382,20 @@ class RedisBasePersister(_RedisKeys, persistence.BaseStatePersister):
     def __getstate__(self) -> dict[str, Any]:
         kwargs = self.connection.connection_pool.connection_kwargs
         return {
-            "connection_kwargs": dict(kwargs), "namespace": self.namespace,
-            "checkpoints": (self.serde_kwargs, self._checkpoints.snapshot_every, self._checkpoints.snapshot_ratio),
+            "connection_kwargs": dict(kwargs),
+            "namespace": self.namespace,
+            "checkpoints": (
+                self.serde_kwargs,
+                self._checkpoints.snapshot_every,
+                self._checkpoints.snapshot_ratio,
+            ),
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         serde_kwargs, every, ratio = state["checkpoints"]
-        self.__init__(redis.Redis(**state["connection_kwargs"]), serde_kwargs, state["namespace"], every, ratio)  # type: ignore[misc]
+        RedisBasePersister.__init__(
+            self, redis.Redis(**state["connection_kwargs"]), serde_kwargs, state["namespace"], every, ratio
+        )
 
 
 class RedisPersister(RedisBasePersister):
@@ -327,10 +406,10 @@ class RedisPersister(RedisBasePersister):
         host: str,
         port: int,
         db: int,
-        password: Optional[str] = None,
-        serde_kwargs: Optional[dict[str, Any]] = None,
-        redis_client_kwargs: Optional[dict[str, Any]] = None,
-        namespace: Optional[str] = None,
+        password: str | None = None,
+        serde_kwargs: dict[str, Any] | None = None,
+        redis_client_kwargs: dict[str, Any] | None = None,
+        namespace: str | None = None,
     ) -> None:
         logger.warning("RedisPersister is deprecated; use RedisBasePersister.from_values(...) instead.")
         client = redis.Redis(host=host, port=port, db=db, password=password, **(redis_client_kwargs or {}))

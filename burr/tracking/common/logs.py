@@ -291,6 +291,26 @@ def read_children(app_dir: str) -> LogReadResult:
     return read_log(os.path.join(app_dir, CHILDREN_FILENAME))
 
 
+def implied_transition(graph: dict[str, Any], from_action: str) -> dict[str, Any] | None:
+    """The transition record a format-2 writer omitted for a step of ``from_action``.
+
+    The writer skips the ``transition`` record when the first transition out of the action (in
+    declaration order) fired, i.e. only one condition was evaluated and it was true. Use this when
+    a completed step has no ``transition`` record but a later step exists. ``graph`` is
+    ``read_graph``'s result; None when the action has no outgoing transition.
+    """
+    for t in graph.get("transitions") or []:
+        if isinstance(t, dict) and t.get("from_") == from_action:
+            return {
+                "type": "transition",
+                "from_": from_action,
+                "evaluated": [{"to": t.get("to"), "condition": t.get("condition"), "value": True}],
+                "to": t.get("to"),
+                "implied": True,
+            }
+    return None
+
+
 def parse_time(value: str | None) -> datetime.datetime | None:
     """A record timestamp as an aware UTC datetime.
 

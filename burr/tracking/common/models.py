@@ -9,7 +9,7 @@ pydantic v2 (the ``tracking-client`` extra).
 from __future__ import annotations
 
 import datetime
-from typing import Any, Literal, Optional, Union
+from typing import Any, Literal, Union
 
 import pydantic
 
@@ -25,12 +25,12 @@ class IdentifyingModel(pydantic.BaseModel):
 
 class PointerModel(IdentifyingModel):
     type: Literal["pointer_data"] = "pointer_data"
-    app_id: Optional[str]
-    sequence_id: Optional[int]
-    partition_key: Optional[str]
+    app_id: str | None
+    sequence_id: int | None
+    partition_key: str | None
 
     @staticmethod
-    def from_pointer(pointer: Any) -> Optional[PointerModel]:
+    def from_pointer(pointer: Any) -> PointerModel | None:
         if pointer is None:
             return None
         return PointerModel(
@@ -64,15 +64,17 @@ class TransitionModel(IdentifyingModel):
     def from_transition(transition: Any) -> TransitionModel:
         from burr.tracking import _records
 
-        return TransitionModel(**{k: v for k, v in _records.transition_model(transition).items() if k != "type"})
+        return TransitionModel(
+            **{k: v for k, v in _records.transition_model(transition).items() if k != "type"}
+        )
 
 
 class ApplicationModel(IdentifyingModel):
     type: Literal["application"] = "application"
-    entrypoint: Optional[str]
+    entrypoint: str | None
     actions: list[ActionModel]
     transitions: list[TransitionModel]
-    burr_format: Optional[int] = logs.FORMAT_VERSION
+    burr_format: int | None = logs.FORMAT_VERSION
 
     @staticmethod
     def from_application_graph(graph: Any) -> ApplicationModel:
@@ -83,11 +85,11 @@ class ApplicationModel(IdentifyingModel):
 
 class ApplicationMetadataModel(IdentifyingModel):
     type: Literal["application_metadata"] = "application_metadata"
-    partition_key: Optional[str] = None
-    parent_pointer: Optional[PointerModel] = None
-    spawning_parent_pointer: Optional[PointerModel] = None
-    burr_format: Optional[int] = logs.FORMAT_VERSION
-    created_at: Optional[datetime.datetime] = None
+    partition_key: str | None = None
+    parent_pointer: PointerModel | None = None
+    spawning_parent_pointer: PointerModel | None = None
+    burr_format: int | None = logs.FORMAT_VERSION
+    created_at: datetime.datetime | None = None
 
 
 class ChildApplicationModel(IdentifyingModel):
@@ -95,7 +97,7 @@ class ChildApplicationModel(IdentifyingModel):
     child: PointerModel
     event_time: datetime.datetime
     event_type: Literal["fork", "spawn_start"]
-    sequence_id: Optional[int]
+    sequence_id: int | None
 
 
 class BeginEntryModel(IdentifyingModel):
@@ -104,20 +106,20 @@ class BeginEntryModel(IdentifyingModel):
     action: str
     inputs: dict[str, Any]
     sequence_id: int
-    call_id: Optional[str] = None
+    call_id: str | None = None
 
 
 class EndEntryModel(IdentifyingModel):
     type: Literal["end_entry"] = "end_entry"
     end_time: datetime.datetime
     action: str
-    result: Optional[dict[str, Any]]
-    exception: Optional[str]
-    state: Optional[dict[str, Any]]  # a full snapshot, or None when state_delta is given
+    result: dict[str, Any] | None
+    exception: str | None
+    state: dict[str, Any] | None  # a full snapshot, or None when state_delta is given
     sequence_id: int
-    state_delta: Optional[list[dict[str, Any]]] = None
-    call_id: Optional[str] = None
-    attempt: Optional[int] = None
+    state_delta: list[dict[str, Any]] | None = None
+    call_id: str | None = None
+    attempt: int | None = None
 
 
 class _SpanRecord(IdentifyingModel):
@@ -132,7 +134,7 @@ class BeginSpanModel(_SpanRecord):
     action_sequence_id: int
     span_id: str
     span_name: str
-    parent_span_id: Optional[str]
+    parent_span_id: str | None
     span_dependencies: list[str]
 
 
@@ -147,30 +149,30 @@ class AttributeModel(_SpanRecord):
     type: Literal["attribute"] = "attribute"
     key: str
     action_sequence_id: int
-    span_id: Optional[str]
+    span_id: str | None
     value: Union[dict[str, Any], list[Any], str, int, float, bool, None]
     tags: dict[str, Any]
-    time_logged: Optional[datetime.datetime] = None
+    time_logged: datetime.datetime | None = None
 
 
 class InitializeStreamModel(_SpanRecord):
     type: Literal["begin_stream"] = "begin_stream"
     action_sequence_id: int
-    span_id: Optional[str]
+    span_id: str | None
     stream_init_time: datetime.datetime
 
 
 class FirstItemStreamModel(_SpanRecord):
     type: Literal["first_item_stream"] = "first_item_stream"
     action_sequence_id: int
-    span_id: Optional[str]
+    span_id: str | None
     first_item_time: datetime.datetime
 
 
 class EndStreamModel(_SpanRecord):
     type: Literal["end_stream"] = "end_stream"
     action_sequence_id: int
-    span_id: Optional[str]
+    span_id: str | None
     end_time: datetime.datetime
     items_streamed: int
 
@@ -180,37 +182,46 @@ class BeginCallModel(IdentifyingModel):
     call_id: str
     method: str
     start_time: datetime.datetime
-    sequence_id: Optional[int]
+    sequence_id: int | None
 
 
 class EndCallModel(IdentifyingModel):
     type: Literal["end_call"] = "end_call"
     call_id: str
     end_time: datetime.datetime
-    exception: Optional[str]
-    sequence_id: Optional[int]
+    exception: str | None
+    sequence_id: int | None
 
 
 class TransitionEvaluationModel(IdentifyingModel):
     """A ``transition`` log record: which conditions were evaluated after a step, and the winner."""
 
     type: Literal["transition"] = "transition"
-    sequence_id: Optional[int]
-    from_: Optional[str]
+    sequence_id: int | None
+    from_: str | None
     evaluated: list[dict[str, Any]]
-    to: Optional[str]
+    to: str | None
 
 
 LOG_RECORD_MODELS: dict[str, type[IdentifyingModel]] = {
     m.model_fields["type"].default: m
     for m in (
-        BeginEntryModel, EndEntryModel, BeginSpanModel, EndSpanModel, AttributeModel, InitializeStreamModel,
-        FirstItemStreamModel, EndStreamModel, BeginCallModel, EndCallModel, TransitionEvaluationModel,
+        BeginEntryModel,
+        EndEntryModel,
+        BeginSpanModel,
+        EndSpanModel,
+        AttributeModel,
+        InitializeStreamModel,
+        FirstItemStreamModel,
+        EndStreamModel,
+        BeginCallModel,
+        EndCallModel,
+        TransitionEvaluationModel,
     )
 }
 
 
-def parse_log_record(record: dict[str, Any]) -> Optional[IdentifyingModel]:
+def parse_log_record(record: dict[str, Any]) -> IdentifyingModel | None:
     """The model for one ``log.jsonl`` record, or None for an unknown type."""
     model = LOG_RECORD_MODELS.get(record.get("type", ""))
     return model.model_validate(record) if model is not None else None

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-CHILD = Path(__file__).with_name("crash_child.py")
+CHILD = Path(__file__).with_name("persist_crash_child.py")
 KILLS = 15
 
 
@@ -26,10 +26,14 @@ def test_killed_runs_resume_without_gaps_or_duplicates(backend: Any) -> None:
     for _ in range(KILLS):
         child = subprocess.Popen(
             [sys.executable, str(CHILD), backend.kind, backend.table, backend.path],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
         )
         assert child.stdout is not None
-        assert child.stdout.readline().strip() == b"ready", child.stderr.read().decode() if child.stderr else ""
+        assert child.stdout.readline().strip() == b"ready", (
+            child.stderr.read().decode() if child.stderr else ""
+        )
         time.sleep(rng.uniform(0.0, 0.12))
         child.send_signal(signal.SIGKILL)
         child.wait()

@@ -7,11 +7,10 @@ import threading
 from typing import Any
 
 import pytest
+from persist_helpers import chat_states
 
 from burr.core.persistence import StateConflictError
 from burr.core.state import State, _commit
-
-from persist_helpers import chat_states
 
 
 def save_all(p: Any, states: list[Any], app_id: str = "app", pk: str = "pk") -> None:
@@ -88,7 +87,12 @@ def test_rich_values_round_trip(persister: Any) -> None:
     s = State({"when": when, "tags": {"a", "b"}, "pair": (1, 2), "raw": b"\x00\x01", "__SEQUENCE_ID": 0})
     persister.save("pk", "app", 0, "x", s, "completed")
     loaded = persister.load("pk", "app")["state"]
-    assert (loaded["when"], loaded["tags"], loaded["pair"], loaded["raw"]) == (when, {"a", "b"}, (1, 2), b"\x00\x01")
+    assert (loaded["when"], loaded["tags"], loaded["pair"], loaded["raw"]) == (
+        when,
+        {"a", "b"},
+        (1, 2),
+        b"\x00\x01",
+    )
 
 
 def test_saving_a_step_another_writer_already_saved_conflicts(backend: Any) -> None:
@@ -132,7 +136,11 @@ def test_two_threads_resuming_the_same_app_exactly_one_advances(backend: Any) ->
 
     def work(p: Any) -> None:
         loaded = p.load("pk", "app")["state"]
-        nxt = _commit(loaded, loaded.append(chat={"role": "x", "text": "y"}), {"__SEQUENCE_ID": 3, "__PRIOR_STEP": "chat"})
+        nxt = _commit(
+            loaded,
+            loaded.append(chat={"role": "x", "text": "y"}),
+            {"__SEQUENCE_ID": 3, "__PRIOR_STEP": "chat"},
+        )
         barrier.wait()
         try:
             p.save("pk", "app", 3, "chat", nxt, "completed")

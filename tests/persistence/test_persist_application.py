@@ -39,7 +39,9 @@ def chat_app(p: Any, app_id: str = "a", on_every: str = "step", **fork: Any) -> 
         ApplicationBuilder()
         .with_actions(chat=chat)
         .with_transitions(("chat", "chat", default))
-        .initialize_from(p, resume_at_next_action=True, default_state={"chat": []}, default_entrypoint="chat", **fork)
+        .initialize_from(
+            p, resume_at_next_action=True, default_state={"chat": []}, default_entrypoint="chat", **fork
+        )
         .with_state_persister(p, on_every=on_every)
         .with_identifiers(app_id=app_id, partition_key="u")
         .build()
@@ -69,7 +71,9 @@ def test_fork_starts_a_new_app_from_a_past_step(backend: Any) -> None:
     app = chat_app(backend.make())
     for _ in range(5):
         app.step()
-    fork = chat_app(backend.make(), app_id="f", fork_from_app_id="a", fork_from_partition_key="u", fork_from_sequence_id=1)
+    fork = chat_app(
+        backend.make(), app_id="f", fork_from_app_id="a", fork_from_partition_key="u", fork_from_sequence_id=1
+    )
     fork.step()
     reader = backend.make()
     assert reader.load("u", "f")["state"]["chat"] == ["turn 0", "turn 1", "turn 2"]
@@ -135,7 +139,11 @@ def counter_app(p: Any, app_id: str, **fork: Any) -> Any:
         .with_actions(counter=counter, remember=remember)
         .with_transitions(("counter", "remember", default), ("remember", "counter", default))
         .initialize_from(
-            p, resume_at_next_action=True, default_state={"counter": 0, "history": []}, default_entrypoint="counter", **fork
+            p,
+            resume_at_next_action=True,
+            default_state={"counter": 0, "history": []},
+            default_entrypoint="counter",
+            **fork,
         )
         .with_state_persister(p)
         .with_identifiers(app_id=app_id, partition_key="user-1")
@@ -163,7 +171,9 @@ def test_apache_burr_history_resumes_and_continues_with_deltas(tmp_path: Path) -
 
 def test_apache_burr_history_forks(tmp_path: Path) -> None:
     p = _burr_copy(tmp_path)
-    fork = counter_app(p, "new", fork_from_app_id="counter-app", fork_from_partition_key="user-1", fork_from_sequence_id=3)
+    fork = counter_app(
+        p, "new", fork_from_app_id="counter-app", fork_from_partition_key="user-1", fork_from_sequence_id=3
+    )
     fork.step()
     assert p.load("user-1", "new")["state"]["counter"] == 4
     assert "new" in p.list_app_ids("user-1")

@@ -59,8 +59,10 @@ def test_unreadable_value_names_the_key(tmp_path: Path) -> None:
 
 def test_unknown_delta_record_is_reported(tmp_path: Path) -> None:
     p = _stored(tmp_path, 30)
-    seq = p.connection.execute("SELECT MAX(sequence_id) FROM t WHERE snapshot_sequence_id IS NOT NULL").fetchone()[0]
-    p.connection.execute("UPDATE t SET state = '[[\"zz\", \"k\"]]' WHERE sequence_id = ?", (seq,))
+    seq = p.connection.execute(
+        "SELECT MAX(sequence_id) FROM t WHERE snapshot_sequence_id IS NOT NULL"
+    ).fetchone()[0]
+    p.connection.execute('UPDATE t SET state = \'[["zz", "k"]]\' WHERE sequence_id = ?', (seq,))
     with pytest.raises(PersistedDataError, match=f"step {seq} of app 'app'.*unknown delta record"):
         SQLitePersister(p.db_path, "t").load("pk", "app", seq)
 
@@ -93,11 +95,19 @@ def test_apache_burr_table_gets_columns_added_without_touching_rows(tmp_path: Pa
         "position TEXT NOT NULL, status TEXT NOT NULL, state TEXT NOT NULL, created_at TIMESTAMP DEFAULT "
         "CURRENT_TIMESTAMP, PRIMARY KEY (partition_key, app_id, sequence_id, position))"
     )
-    conn.execute("INSERT INTO burr_state VALUES ('', 'a', 0, 'x', 'completed', '{\"n\": 1}', '2024-01-01 00:00:00')")
+    conn.execute(
+        "INSERT INTO burr_state VALUES ('', 'a', 0, 'x', 'completed', '{\"n\": 1}', '2024-01-01 00:00:00')"
+    )
     conn.commit()
     p = SQLitePersister(str(path))
     p.initialize()
     assert conn.execute("SELECT * FROM burr_state").fetchall()[0][:7] == (
-        "", "a", 0, "x", "completed", '{"n": 1}', "2024-01-01 00:00:00"
+        "",
+        "a",
+        0,
+        "x",
+        "completed",
+        '{"n": 1}',
+        "2024-01-01 00:00:00",
     )
     assert p.load("", "a")["state"]["n"] == 1

@@ -1,0 +1,250 @@
+"""A step of an action that has policies (retry, timeout) or exception transitions.
+
+The step's decisions (fire which hook, retry or not, how long to wait, route the error or raise)
+live in one generator, ``protocol``, that never calls user code nor waits: it *yields* effects
+(``Fire``, ``CALL``, ``Sleep``) and is sent their outcomes. ``step_sync``/``step_async`` are the two
+thin drivers executing those effects, so retries, timeouts and routing behave identically in
+``step``/``run`` and ``astep``/``arun``.
+
+Every attempt fires ``pre_run_step``/``post_run_step`` with ``attempt=n`` (1-based). A failed attempt
+that will be retried reports ``will_retry=True`` and is *not* sent to persister hooks: a step is
+persisted once, with its final outcome (a failed attempt changed no state).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextvars
+import threading
+import time
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any, Callable
+
+from burr.core import _engine as engine
+from burr.core.policies import (
+    ERROR_KEY,
+    NEVER_HANDLED,
+    ActionTimeoutError,
+    Interrupt,
+    error_record,
+)
+
+if TYPE_CHECKING:
+    from burr.core._engine import ActionMeta
+    from burr.core.application import Application
+    from burr.core.state import State
+
+
+class Fire:
+    """Effect: fire hook ``name``; ``final=False`` skips persister hooks (a retried attempt)."""
+
+    __slots__ = ("name", "kwargs", "final")
+
+    def __init__(self, name: str, kwargs: dict[str, Any], final: bool = True) -> None:
+        self.name, self.kwargs, self.final = name, kwargs, final
+
+
+class Sleep:
+    """Effect: wait ``seconds`` before the next attempt."""
+
+    __slots__ = ("seconds",)
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+
+CALL = object()  # effect: run one attempt; the driver sends back (True, (result, state)) or (False, exc)
+
+StepOut = tuple["ActionMeta", Any, "State[Any]"]
+
+
+def protocol(
+    app: Application[Any], meta: ActionMeta, prev: State[Any], mid: State[Any], seq: int, processed: dict[str, Any]
+) -> Generator[Any, Any, StepOut]:
+    hooks = app._hooks
+    policy = meta.policies.retry if meta.policies is not None else None
+    attempt = 0
+    while True:
+        attempt += 1
+        if hooks.pre_step:
+            yield Fire("pre_run_step", dict(inputs=processed, attempt=attempt, **app._step_kwargs(meta, seq, mid)))
+        ok, value = yield CALL
+        if ok:
+            result, returned = value
+            new_state = engine.commit_step(prev, returned, meta.name, seq)
+            app._state = new_state
+            if hooks.post_step:
+                yield Fire(
+                    "post_run_step",
+                    dict(result=result, exception=None, attempt=attempt, **app._step_kwargs(meta, seq, new_state)),
+                )
+            return meta, result, new_state
+        exc: BaseException = value
+        if isinstance(exc, Interrupt):
+            new_state = app._state = engine.paused_state(prev, exc, meta, seq)
+            if hooks.post_step:
+                yield Fire(
+                    "post_run_step",
+                    dict(result=None, exception=None, attempt=attempt, **app._step_kwargs(meta, seq, new_state)),
+                )
+            return meta, None, new_state
+        if isinstance(exc, NEVER_HANDLED) or not isinstance(exc, Exception):
+            raise exc
+        if policy is not None and attempt < policy.max_attempts and policy.should_retry(exc):
+            if hooks.post_step:
+                yield Fire(
+                    "post_run_step",
+                    dict(
+                        result=None,
+                        exception=exc,
+                        attempt=attempt,
+                        will_retry=True,
+                        **app._step_kwargs(meta, seq, mid),
+                    ),
+                    final=False,
+                )
+            delay = policy.delay(attempt)
+            if delay > 0:
+                yield Sleep(delay)
+            continue
+        record = error_record(exc, meta.name, seq, attempt)
+        routed = any(condition.matches(record) for condition, _ in meta.error_routes)
+        if routed:
+            new_state = app._state = engine.commit(prev, prev.update(**{ERROR_KEY: record}), meta.name, seq)
+        else:
+            new_state = app._state = mid
+            app._log_failure(meta, new_state, processed)
+        if hooks.post_step:
+            yield Fire(
+                "post_run_step",
+                dict(result=None, exception=exc, attempt=attempt, **app._step_kwargs(meta, seq, new_state)),
+            )
+        if routed:
+            return meta, None, new_state
+        raise exc
+
+
+# ---------------------------------------------------------------------------------------------
+# running one attempt under a timeout
+# ---------------------------------------------------------------------------------------------
+
+
+def _in_thread(fn: Callable[[], Any]) -> concurrent.futures.Future[Any]:
+    """Run ``fn`` in a daemon thread (in a copy of this context); abandoned if nobody waits for it."""
+    future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+    ctx = contextvars.copy_context()
+
+    def target() -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(ctx.run(fn))
+        except BaseException as e:  # delivered to the waiter (if it still waits)
+            future.set_exception(e)
+
+    threading.Thread(target=target, name="burr-timeout-attempt", daemon=True).start()
+    return future
+
+
+def _call_sync(meta: ActionMeta, state: State[Any], inputs: dict[str, Any]) -> Any:
+    timeout = meta.policies.timeout if meta.policies is not None else None
+    if timeout is None:
+        return engine.run_sync(meta, state, inputs)
+    if meta.is_async:
+        raise engine._async_in_sync_error(meta)
+    limit = timeout.first_limit
+    future = _in_thread(lambda: engine.run_sync(meta, state, inputs))
+    try:
+        return future.result(timeout=limit)
+    except concurrent.futures.TimeoutError:
+        if future.done():  # the action itself raised a TimeoutError
+            raise
+        raise ActionTimeoutError(meta.name, limit, "idle" if limit == timeout.idle else "total") from None
+
+
+async def _call_async(meta: ActionMeta, state: State[Any], inputs: dict[str, Any]) -> Any:
+    timeout = meta.policies.timeout if meta.policies is not None else None
+    if timeout is None:
+        return await engine.run_async(meta, state, inputs)
+    limit = timeout.first_limit
+    if meta.is_async:
+        task = asyncio.ensure_future(engine.run_async(meta, state, inputs))
+    else:  # a sync action cannot be cancelled: run it in a thread we can stop waiting for
+        task = asyncio.wrap_future(_in_thread(lambda: engine.run_sync(meta, state, inputs)))
+    done, _ = await asyncio.wait([task], timeout=limit)
+    if not done:
+        task.cancel()
+        try:
+            await task
+        except BaseException:
+            pass
+        raise ActionTimeoutError(meta.name, limit, "idle" if limit == timeout.idle else "total")
+    return task.result()
+
+
+# ---------------------------------------------------------------------------------------------
+# drivers
+# ---------------------------------------------------------------------------------------------
+
+
+def _attempt_adapters(app: Application[Any]) -> Any:
+    """The app's hooks minus persister hooks (for attempts that will be retried)."""
+    cached = app.__dict__.get("_attempt_adapter_set")
+    if cached is None:
+        from burr.core.persistence import PersisterHook, PersisterHookAsync
+        from burr.lifecycle.internal import LifecycleAdapterSet
+
+        kept = [a for a in app._adapter_set.adapters if not isinstance(a, (PersisterHook, PersisterHookAsync))]
+        cached = app.__dict__["_attempt_adapter_set"] = LifecycleAdapterSet(*kept)
+    return cached
+
+
+def step_sync(
+    app: Application[Any], meta: ActionMeta, prev: State[Any], mid: State[Any], seq: int, processed: dict[str, Any]
+) -> StepOut:
+    gen = protocol(app, meta, prev, mid, seq, processed)
+    reply: Any = None
+    try:
+        while True:
+            effect = gen.send(reply)
+            reply = None
+            if effect is CALL:
+                try:
+                    reply = (True, _call_sync(meta, mid, processed))
+                except BaseException as e:
+                    reply = (False, e)
+            elif type(effect) is Fire:
+                target = app._adapter_set if effect.final else _attempt_adapters(app)
+                target.call_all_lifecycle_hooks_sync(effect.name, **effect.kwargs)
+            else:
+                time.sleep(effect.seconds)
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
+    finally:
+        gen.close()
+
+
+async def step_async(
+    app: Application[Any], meta: ActionMeta, prev: State[Any], mid: State[Any], seq: int, processed: dict[str, Any]
+) -> StepOut:
+    gen = protocol(app, meta, prev, mid, seq, processed)
+    reply: Any = None
+    try:
+        while True:
+            effect = gen.send(reply)
+            reply = None
+            if effect is CALL:
+                try:
+                    reply = (True, await _call_async(meta, mid, processed))
+                except BaseException as e:
+                    reply = (False, e)
+            elif type(effect) is Fire:
+                target = app._adapter_set if effect.final else _attempt_adapters(app)
+                await target.call_all_lifecycle_hooks_sync_and_async(effect.name, **effect.kwargs)
+            else:
+                await asyncio.sleep(effect.seconds)
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
+    finally:
+        gen.close()

@@ -1,0 +1,95 @@
+"""The SQLite index: incremental tailing from byte offsets, no rescans of indexed bytes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from burr.tracking.server import queries
+from burr.tracking.server.index import TrackingIndex
+
+
+def _entry(seq: int) -> str:
+    begin = {"type": "begin_entry", "start_time": "2026-11-21T12:00:00+00:00", "action": "counter",
+             "inputs": {}, "sequence_id": seq}
+    end = {"type": "end_entry", "end_time": "2026-11-21T12:00:01+00:00", "action": "counter", "result": {},
+           "exception": None, "state": {"counter": seq}, "sequence_id": seq}
+    return json.dumps(begin) + "\n" + json.dumps(end) + "\n"
+
+
+def _steps(index: TrackingIndex, app_id: str) -> int:
+    row = queries.get_app(index.reader(), "demo_fixture", app_id)
+    assert row is not None
+    return int(row["num_steps"])
+
+
+def test_index_picks_up_appended_steps(fixture_storage: Path) -> None:
+    index = TrackingIndex(str(fixture_storage))
+    index.update(full=True)
+    with open(fixture_storage / "demo_fixture" / "forked-app" / "log.jsonl", "a") as f:
+        f.write(_entry(4) + _entry(5))
+    index.update(full=False)
+    assert _steps(index, "forked-app") == 4
+
+
+def test_index_reads_only_bytes_after_its_offset(fixture_storage: Path) -> None:
+    log = fixture_storage / "demo_fixture" / "forked-app" / "log.jsonl"
+    index = TrackingIndex(str(fixture_storage))
+    index.update(full=True)
+    # same size, different early bytes: an indexer that re-read the file would notice the new action name
+    text = log.read_text()
+    log.write_text(text.replace('"action":"counter"', '"action":"COUNTER"'))
+    with open(log, "a") as f:
+        f.write(_entry(4))
+    index.update(full=True)
+    actions = [s["action"] for s in queries.list_steps(index.reader(), _app(index, "forked-app"))["steps"]]
+    assert actions[0] == "counter"
+
+
+def _app(index: TrackingIndex, app_id: str) -> int:
+    row = queries.get_app(index.reader(), "demo_fixture", app_id)
+    assert row is not None
+    return int(row["id"])
+
+
+def test_index_discovers_new_apps_on_a_quick_tick(fixture_storage: Path) -> None:
+    index = TrackingIndex(str(fixture_storage))
+    index.update(full=True)
+    shutil.copytree(fixture_storage / "demo_fixture" / "forked-app", fixture_storage / "demo_fixture" / "new-app")
+    index.update(full=False)
+    assert _steps(index, "new-app") == 2
+
+
+def test_index_restarts_an_app_whose_log_shrank(fixture_storage: Path) -> None:
+    log = fixture_storage / "demo_fixture" / "counter-app" / "log.jsonl"
+    index = TrackingIndex(str(fixture_storage))
+    index.update(full=True)
+    log.write_text(_entry(0))
+    index.update(full=True)
+    assert _steps(index, "counter-app") == 1
+
+
+def test_index_survives_a_restart_without_reindexing(fixture_storage: Path) -> None:
+    index = TrackingIndex(str(fixture_storage))
+    index.update(full=True)
+    index.stop()
+    again = TrackingIndex(str(fixture_storage))
+    assert again.update(full=True) == 0 and _steps(again, "counter-app") == 6
+
+
+def test_index_keeps_annotations_when_its_schema_changes(fixture_storage: Path) -> None:
+    index = TrackingIndex(str(fixture_storage))
+    index.writer().execute(
+        "INSERT INTO annotations(project, app_id, partition_key, step_sequence_id, span_id, step_name, tags, "
+        "observations, created, updated) VALUES ('demo_fixture','counter-app',NULL,0,NULL,'counter','[]','[]',0,0)"
+    )
+    index.writer().execute("UPDATE meta SET value='old' WHERE key='schema'")
+    again = TrackingIndex(str(fixture_storage))
+    assert len(queries.list_annotations(again.reader(), "demo_fixture")) == 1
+
+
+def test_hidden_index_file_is_not_taken_for_a_project(fixture_storage: Path) -> None:
+    index = TrackingIndex(str(fixture_storage))
+    index.update(full=True)
+    assert [p["name"] for p in queries.list_projects(index.reader())] == ["demo_fixture"]
