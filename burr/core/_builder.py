@@ -507,6 +507,8 @@ class ApplicationBuilder(Generic[StateType]):
 
 
 def _default_executor_factory() -> Any:
-    from concurrent.futures import ThreadPoolExecutor
+    # One shared pool sized for I/O-bound branches (Apache Burr's ThreadPoolExecutor() runs 8
+    # blocking branches in waves on a 2-core machine); imported lazily to keep import time low.
+    from burr.core._parallel_exec import default_parallel_executor_factory
 
-    return ThreadPoolExecutor()
+    return default_parallel_executor_factory()

@@ -61,15 +61,14 @@ def default_parallel_executor_factory() -> concurrent.futures.Executor:
 def is_default_factory(factory: Callable[[], concurrent.futures.Executor] | None) -> bool:
     # ``ThreadPoolExecutor`` (the class) is Apache Burr's default, and the builder's own default
     # factory stands for "nothing chosen": ours is a drop-in for both.
+    from burr.core._builder import _default_executor_factory
+
     return (
         factory is None
         or factory is default_parallel_executor_factory
         or factory is DefaultParallelExecutor
         or factory is concurrent.futures.ThreadPoolExecutor
-        or (
-            getattr(factory, "__module__", None) == "burr.core._builder"
-            and getattr(factory, "__name__", None) == "_default_executor_factory"
-        )
+        or factory is _default_executor_factory
     )
 
 

@@ -96,9 +96,9 @@ class _App:
 
     __slots__ = ("dir", "log", "last_state_id", "steps_since_snapshot", "call_id", "alive")
 
-    def __init__(self, app_dir: str) -> None:
+    def __init__(self, app_dir: str, log: LogTarget | None = None) -> None:
         self.dir = app_dir
-        self.log = LogTarget(os.path.join(app_dir, LOG_FILENAME))
+        self.log = log if log is not None else LogTarget(os.path.join(app_dir, LOG_FILENAME))
         self.last_state_id: int | None = None
         self.steps_since_snapshot = 0
         self.call_id: str | None = None
@@ -116,8 +116,9 @@ def _app_for(app_dir: str, fresh: bool = False) -> _App:
     app = None if fresh else _APPS.get(app_dir)
     if app is None:
         with _APPS_LOCK:
-            app = _App(app_dir)
             old = _APPS.pop(app_dir, None)
+            # one LogTarget per file, so lines still queued for the old app keep their order
+            app = _App(app_dir, old.log if old is not None else None)
             if old is not None:
                 old.alive = False
             _APPS[app_dir] = app
@@ -131,6 +132,8 @@ def _children_log(app_dir: str) -> LogTarget:
     target = _CHILD_LOGS.get(path)
     if target is None:
         with _APPS_LOCK:
+            if len(_CHILD_LOGS) > _MAX_TRACKED_APPS:
+                _CHILD_LOGS.clear()
             target = _CHILD_LOGS.setdefault(path, LogTarget(path))
     return target
 

@@ -41,4 +41,9 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 @schema.parametrize()
 @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
 def test_api_never_answers_500(case: schemathesis.Case, fuzz_server: RunningServer) -> None:
+    import time
+    t = time.perf_counter()
     case.call_and_validate(base_url=fuzz_server.url, checks=[not_a_server_error])
+    d = time.perf_counter() - t
+    if d > 0.2:
+        print("SLOW", d, case.method, case.formatted_path, case.query, case.headers)

@@ -289,3 +289,25 @@ def test_map_states_children_are_tracked_and_linked(tracker: LocalTrackingClient
     )
     child_state, _ = logs.state_at(logs.read_log(os.path.join(child_dir, "log.jsonl")).records, None)
     assert child_state["y"] in (0, 1, 4)
+
+
+async def test_async_run_is_tracked(tracker: LocalTrackingClient) -> None:
+    @action(reads=["count"], writes=["count"])
+    async def acount(state: State) -> State:
+        return state.update(count=state["count"] + 1)
+
+    app = await (
+        ApplicationBuilder()
+        .with_actions(acount=acount)
+        .with_transitions(("acount", "acount"))
+        .with_state(count=0)
+        .with_entrypoint("acount")
+        .with_tracker(tracker)
+        .with_identifiers(app_id="async-app")
+        .abuild()
+    )
+    await app.astep()
+    await app.astep()
+    records = log(tracker, "async-app")
+    assert [r["type"] for r in records] == ["begin_entry", "end_entry"] * 2
+    assert logs.state_at(records, None)[0]["count"] == 2
