@@ -46,7 +46,9 @@ def cli() -> None:
 
 @cli.command("run-server")
 @click.option("--port", default=7241, show_default=True, type=int, help="port to listen on")
-@click.option("--host", default="127.0.0.1", show_default=True, help="interface; loopback unless you add --token")
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="interface; loopback unless you add --token"
+)
 @click.option("--no-open", is_flag=True, help="don't open a browser")
 @click.option(
     "--storage-dir",
@@ -55,7 +57,9 @@ def cli() -> None:
 )
 @click.option("--dev-mode", is_flag=True, help="auto-reload the server when its code changes")
 @click.option("--read-only", is_flag=True, help="refuse every write (annotations) through the API")
-@click.option("--token", default=None, envvar="BURR_TOKEN", help="require 'Authorization: Bearer TOKEN' on /api")
+@click.option(
+    "--token", default=None, envvar="BURR_TOKEN", help="require 'Authorization: Bearer TOKEN' on /api"
+)
 @click.option("--no-demo", "--no-copy-demo_data", "no_demo", is_flag=True, help="don't record demo apps")
 @click.option("--backend", type=click.Choice(["local"]), default="local", help="only 'local' is supported")
 def run_server(
@@ -153,7 +157,9 @@ def create_test_case(
     app_dir = os.path.join(resolve_storage_dir(storage_dir), project_name, app_id)
     log_path = os.path.join(app_dir, "log.jsonl")
     if not os.path.exists(log_path):
-        raise click.ClickException(f"no tracking log at {log_path}: check --project-name/--app-id/--storage-dir")
+        raise click.ClickException(
+            f"no tracking log at {log_path}: check --project-name/--app-id/--storage-dir"
+        )
     with open(log_path, "rb") as f:
         records = [r for r in (parse_line(line)[0] for line in f if line.strip()) if r is not None]
     found = _reader.state_at(records, sequence_id)

@@ -26,7 +26,8 @@ def _tracker(project: str, storage_dir: str) -> Any:
 
 def run_counter(storage_dir: str, app_id: str, target: int, partition_key: str | None = None) -> Any:
     """A counter with spans and attributes that loops until ``target``, then forks once from step 2."""
-    from burr.core import ApplicationBuilder, State, action, default, expr
+    from burr.core import ApplicationBuilder, State, default, expr
+    from burr.core.action import action
     from burr.visibility import TracerFactory
 
     @action(reads=["count"], writes=["count", "history"])
@@ -44,7 +45,7 @@ def run_counter(storage_dir: str, app_id: str, target: int, partition_key: str |
         message = f"counted to {state['count']}"
         return {"message": message}, state.update(message=message)
 
-    app = (
+    app: Any = (
         ApplicationBuilder()
         .with_actions(increment=increment, done=done)
         .with_transitions(
@@ -63,7 +64,8 @@ def run_counter(storage_dir: str, app_id: str, target: int, partition_key: str |
 
 def run_fork(storage_dir: str, parent_app_id: str, parent_partition_key: str | None, at: int) -> None:
     """Fork the counter from step ``at`` into a new app, then run it to the end."""
-    from burr.core import ApplicationBuilder, State, action, default, expr
+    from burr.core import ApplicationBuilder, State, default, expr
+    from burr.core.action import action
 
     @action(reads=["count"], writes=["count", "history"])
     def increment(state: State) -> State:
@@ -75,7 +77,7 @@ def run_fork(storage_dir: str, parent_app_id: str, parent_partition_key: str | N
         return {"message": message}, state.update(message=message)
 
     tracker = _tracker("demo_counter", storage_dir)
-    app = (
+    app: Any = (
         ApplicationBuilder()
         .with_actions(increment=increment, done=done)
         .with_transitions(("increment", "increment", expr("count < 30")), ("increment", "done", default))
@@ -104,8 +106,8 @@ _REPLIES = {
 
 def run_chatbot(storage_dir: str, app_id: str, prompts: list[str], user: str) -> None:
     """A deterministic streaming 'chatbot': replies are canned, streamed word by word."""
-    from burr.core import ApplicationBuilder, State, action
-    from burr.core.action import streaming_action
+    from burr.core import ApplicationBuilder, State
+    from burr.core.action import action, streaming_action
 
     @action(reads=[], writes=["chat_history", "prompt"])
     def user_input(state: State, prompt: str) -> State:
@@ -126,7 +128,7 @@ def run_chatbot(storage_dir: str, app_id: str, prompts: list[str], user: str) ->
             state.update(response=reply).append(chat_history={"role": "assistant", "content": reply}),
         )
 
-    app = (
+    app: Any = (
         ApplicationBuilder()
         .with_actions(user_input=user_input, respond=respond)
         .with_transitions(("user_input", "respond"), ("respond", "user_input"))
@@ -148,7 +150,8 @@ def run_chatbot(storage_dir: str, app_id: str, prompts: list[str], user: str) ->
 
 def run_parallel(storage_dir: str, app_id: str) -> None:
     """A MapStates fan-out: each query runs in its own child app, reduced into one list."""
-    from burr.core import ApplicationBuilder, State, action
+    from burr.core import ApplicationBuilder, State
+    from burr.core.action import action
     from burr.core.parallelism import MapStates
 
     @action(reads=["query"], writes=["answer"])
@@ -178,7 +181,7 @@ def run_parallel(storage_dir: str, app_id: str) -> None:
     def summarize(state: State) -> State:
         return state.update(summary=f"{len(state['answers'])} answers")
 
-    app = (
+    app: Any = (
         ApplicationBuilder()
         .with_actions(answer_all=AnswerAll(), summarize=summarize)
         .with_transitions(("answer_all", "summarize"))

@@ -7,6 +7,7 @@ import uuid
 from typing import TYPE_CHECKING, Any, Callable, Generic, TypeVar
 
 from burr.common.types import ParentPointer
+from burr.core import _checks
 from burr.core._engine import PRIOR_STEP
 from burr.core.application import Application
 from burr.core.graph import Graph, GraphBuilder
@@ -63,6 +64,10 @@ class ApplicationBuilder(Generic[StateType]):
         self.spawn_from_partition_key: str | None = None
         self.spawn_from_sequence_id: int | None = None
         self._is_async = False
+        self.policy_defaults: dict[str, Any] = {}
+        self.policies_by_action: dict[str, dict[str, Any]] = {}
+        self.max_steps: int | None = None
+        self.strict_checks = False
 
     @property
     def is_async(self) -> bool:
@@ -270,6 +275,40 @@ class ApplicationBuilder(Generic[StateType]):
             self.spawn_from_partition_key = partition_key
         return self
 
+    def with_policies(self, *defaults: Any, **per_action: Any) -> ApplicationBuilder[StateType]:
+        """Failure-handling policies (``RetryPolicy``/``TimeoutPolicy`` from ``burr.core.policies``).
+
+        Positional policies apply to every action; ``action_name=policy`` (or a list of policies)
+        to one. Per-action policies here win over ``@retry``/``@timeout`` on the action, which win
+        over the positional defaults. Unknown action names fail at ``build()``.
+        """
+        from burr.core.policies import check_policy_list
+
+        self.policy_defaults.update(check_policy_list("with_policies(...)", list(defaults)))
+        for name, value in per_action.items():
+            found = check_policy_list(f"with_policies({name}=...)", value)
+            self.policies_by_action.setdefault(name, {}).update(found)
+        return self
+
+    def with_max_steps(self, max_steps: int | None) -> ApplicationBuilder[StateType]:
+        """Loop guard: one run/iterate/stream call may take at most ``max_steps`` steps, then raises
+        ``MaxStepsExceededError`` (None: no limit)."""
+        if max_steps is not None and (
+            not isinstance(max_steps, int) or isinstance(max_steps, bool) or max_steps < 1
+        ):
+            raise ValueError(
+                f"with_max_steps({max_steps!r}): the limit must be an int >= 1 (steps per run/iterate call), or None "
+                "for no limit."
+            )
+        self.max_steps = max_steps
+        return self
+
+    def with_strict_checks(self, strict: bool = True) -> ApplicationBuilder[StateType]:
+        """Turn the graph checks' warnings (reads nothing writes, unreachable actions, unreachable halts)
+        into ``GraphCheckError``s, at ``build()`` and at ``run()``."""
+        self.strict_checks = bool(strict)
+        return self
+
     def with_parallel_executor(self, executor_factory: Callable[[], Any]) -> ApplicationBuilder[StateType]:
         """A zero-argument factory of ``concurrent.futures.Executor`` for parallel actions."""
         if self.parallel_executor_factory is not None:
@@ -386,7 +425,7 @@ class ApplicationBuilder(Generic[StateType]):
                 else sequence_id,
             )
         if self.resume_at_next_action:
-            if loaded.get("status") == "completed":
+            if loaded.get("status") == "completed" or _failure_was_routed(loaded):
                 state = state.update(**{PRIOR_STEP: loaded["position"]})
             else:
                 entrypoint = loaded["position"]
@@ -425,15 +464,11 @@ class ApplicationBuilder(Generic[StateType]):
                 f"Entrypoint: {entrypoint} not found in actions. Please add using with_actions({entrypoint}=...). "
                 f"Actions are: {names}."
             )
-        unreachable = (
-            graph.unreachable_actions(entrypoint) if hasattr(graph, "unreachable_actions") else set()
-        )
-        if unreachable:
-            logger.warning(
-                "Actions %s can never run: no transition path leads to them from the entrypoint `%s`.",
-                sorted(unreachable),
-                entrypoint,
-            )
+        policies = self._resolve_policies(graph)
+        roots = [entrypoint] + [
+            n for n in (self.start, state.get(PRIOR_STEP)) if n in names and n != entrypoint
+        ]
+        _checks.report(_checks.graph_problems(graph, roots, state.keys()), self.strict_checks)
         if self.typing_system is not None:
             state = state.with_typing_system(self.typing_system)
         else:
@@ -465,7 +500,25 @@ class ApplicationBuilder(Generic[StateType]):
             state_initializer=self.initializer,
         )
         app._is_async_app = is_async
+        app._configure(policies, self.max_steps, self.strict_checks)
         return app
+
+    def _resolve_policies(self, graph: Graph) -> dict[str, Any]:
+        from burr.core.policies import resolve
+
+        names = {a.name for a in graph.actions}
+        unknown = sorted(set(self.policies_by_action) - names)
+        if unknown:
+            raise ValueError(
+                f"with_policies() names actions {unknown} that are not in the graph (actions: {sorted(names)}). "
+                "Check the spelling: keywords are action names as given to with_actions."
+            )
+        out = {}
+        for a in graph.actions:
+            resolved = resolve(a, self.policy_defaults, self.policies_by_action)
+            if resolved is not None:
+                out[a.name] = resolved
+        return out
 
     def build(self) -> Application[StateType]:
         """Validate everything and return the application (run it with the sync methods)."""
@@ -504,6 +557,18 @@ class ApplicationBuilder(Generic[StateType]):
             loaded = await self.initializer.load(*self._load_target())
             state, sequence_id, entrypoint, parent = self._apply_loaded(loaded, state)
         return self._finish(state, sequence_id, entrypoint, parent, hook, True)
+
+
+def _failure_was_routed(loaded: Any) -> bool:
+    """A step saved as failed whose error an ``on_exception`` transition handled: resume into the route."""
+    from burr.core.policies import ERROR_KEY
+
+    record = loaded["state"].get(ERROR_KEY)
+    return (
+        isinstance(record, dict)
+        and record.get("sequence_id") == loaded.get("sequence_id")
+        and record.get("action") == loaded.get("position")
+    )
 
 
 def _default_executor_factory() -> Any:

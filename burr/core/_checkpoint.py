@@ -22,8 +22,8 @@ import json
 import threading
 from typing import Any
 
-from burr.core import _delta
-from burr.core.state import State, _snapshot_base, deserialize_field
+from burr.core import _delta, serde
+from burr.core.state import FIELD_SERIALIZATION, State, _snapshot_base, deserialize_field
 
 FORMAT_VERSION = 1
 DEFAULT_SNAPSHOT_EVERY = 2000
@@ -87,11 +87,11 @@ class StoredRow:
 
 
 def conflict_message(pk: str, app_id: str, seq: int, stored: int | None, expected: int | None) -> str:
-    ahead = "has no steps" if stored is None else f"is at step {stored}"
+    ahead = "has no steps" if stored is None else f"is already at step {stored}"
     if expected is None:
-        why = "this persister expected no later steps"
+        why = f"this persister had not loaded this app, so it expected no stored step at or after {seq}"
     else:
-        why = f"this persister last saw step {expected}"
+        why = f"this persister last loaded or saved step {expected}"
     return (
         f"Cannot save step {seq} of app '{app_id}' (partition key {pk!r}): the stored history {ahead}, "
         f"but {why}. Another worker is running (or ran) this application and got ahead; this step "
@@ -135,7 +135,14 @@ class Checkpointer:
             head = self.heads.get(key)
             loaded = self._loaded.pop(key, None)
         records: list[dict[str, Any]] | None = None
-        if head is not None and head.chain_len < self.snapshot_every:
+        if (
+            head is not None
+            and head.chain_len < self.snapshot_every
+            # a state this small loads fastest from a single snapshot row
+            and head.snap_bytes > ROW_COST
+            # the rows alone would already cost more to replay than the snapshot: don't encode a delta
+            and (head.chain_len + 1) * ROW_COST <= self.snapshot_ratio * head.snap_bytes
+        ):
             ops = _delta.step_ops(state, head.vid)
             if ops is not None:
                 records = _delta.encode(ops, state, **self.serde_kwargs)
@@ -235,19 +242,34 @@ class Checkpointer:
                 ) from e
             chain_bytes += size
             chain_len += 1
-        values: dict[str, Any] = {}
+        # Plain JSON deserializes to itself: skip the recursive walk unless a row holds a serde tag.
+        tagged = any(not isinstance(row.payload, str) or serde.KEY in row.payload for row in chain)
+        return self._finish(
+            pk,
+            app_id,
+            target.sequence_id,
+            serialized,
+            tagged,
+            Head(0, target.sequence_id, snap_seq, chain_len, chain_bytes, snap_bytes),
+        )
+
+    def _finish(
+        self, pk: str, app_id: str, seq: int, serialized: dict[str, Any], tagged: bool, head: Head
+    ) -> State[Any]:
+        fields: dict[str, Any] = {}
         for k, v in serialized.items():
+            if not tagged and k not in FIELD_SERIALIZATION:
+                fields[k] = v
+                continue
             try:
-                values[k] = deserialize_field(k, v, **self.serde_kwargs)
+                fields[k] = deserialize_field(k, v, **self.serde_kwargs)
             except Exception as e:
-                raise _data_error(
-                    pk, app_id, target.sequence_id, f"state key '{k}' could not be read: {e}"
-                ) from e
-        state = _snapshot_base(State(values))
-        head = Head(_delta.state_id(state), target.sequence_id, snap_seq, chain_len, chain_bytes, snap_bytes)
+                raise _data_error(pk, app_id, seq, f"state key '{k}' could not be read: {e}") from e
+        state = _snapshot_base(State(fields))
+        head.vid = _delta.state_id(state)
         with self._lock:
             self.heads[(pk, app_id)] = head
-            self._loaded[(pk, app_id)] = (target.sequence_id, serialized)
+            self._loaded[(pk, app_id)] = (seq, serialized)
             while len(self._loaded) > _LOADED_CACHE_SIZE:
                 self._loaded.popitem(last=False)
         return state

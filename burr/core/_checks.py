@@ -5,6 +5,8 @@
 - actions no transition path reaches;
 - (at run time) a ``halt_before``/``halt_after`` action the next action can never lead to.
 
+It also holds the run-time loop guard (``ApplicationBuilder.with_max_steps``).
+
 The analysis is a may-be-written dataflow over the graph: a key is available at an action if the
 initial state has it or some action on *some* path to it writes it. So a warning means "this can
 never work", not "this might fail on one path".
@@ -14,9 +16,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
-from burr.core.policies import ERROR_KEY, INTERRUPT_KEY, GraphCheckError, is_exception_condition
+from burr.core.policies import (
+    ERROR_KEY,
+    INTERRUPT_KEY,
+    GraphCheckError,
+    MaxStepsExceededError,
+    is_exception_condition,
+)
 
 if TYPE_CHECKING:
     from burr.core.graph import Graph
@@ -27,12 +35,15 @@ _ALWAYS_AVAILABLE = frozenset({INTERRUPT_KEY})
 
 
 def _edges(graph: Graph, name: str) -> list[tuple[str, Any]]:
-    """Out-edges that can be taken: those after an always-true one never are."""
+    """Out-edges that can be taken: normal ones after an always-true one never are; error ones always."""
     out = []
+    defaulted = False
     for target, condition in graph.outgoing(name):
-        out.append((target.name, condition))
-        if condition._always_true:
-            break
+        if is_exception_condition(condition):
+            out.append((target.name, condition))
+        elif not defaulted:
+            out.append((target.name, condition))
+            defaulted = condition._always_true
     return out
 
 
@@ -129,3 +140,37 @@ def unreachable_halts(graph: Graph, start: str, halts: Iterable[str]) -> list[st
     """The halt names ``start`` (the next action) can never lead to."""
     seen = reachable(graph, [start])
     return sorted({h for h in halts if h not in seen})
+
+
+def check_halts(graph: Graph, start: str, halts: list[str], strict: bool) -> bool:
+    """Report halts ``start`` can never reach; True when all are reachable (cacheable)."""
+    unreachable = unreachable_halts(graph, start, halts)
+    if not unreachable:
+        return True
+    report(
+        [
+            f"Halt {unreachable} can never be reached: no transition path leads from the next action "
+            f"`{start}` to {'it' if len(unreachable) == 1 else 'them'}, so this call will only stop when the "
+            "graph runs out of transitions (or never). Check halt_before/halt_after and the transitions."
+        ],
+        strict,
+    )
+    return False
+
+
+def loop_guard(app: Any, limit: int, method: str, hb: Any, ha: Any) -> Callable[[], None]:
+    """Call before each step of one run/iterate call: raises ``MaxStepsExceededError`` past ``limit``."""
+    count = [0]
+
+    def guard() -> None:
+        if count[0] >= limit:
+            nxt = app._next_meta()
+            raise MaxStepsExceededError(
+                f"Application `{app.uid}` took {limit} steps in one {method}() call without halting "
+                f"(halt_before={sorted(hb)}, halt_after={sorted(ha)}); the next action would be "
+                f"`{nxt.name if nxt is not None else None}`. This looks like a loop that never reaches a halt: "
+                "check the transitions, or raise the limit with ApplicationBuilder().with_max_steps(n)."
+            )
+        count[0] += 1
+
+    return guard

@@ -11,11 +11,23 @@ the application is built, so a step costs a few dict lookups plus the user's cod
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
+import time
 from collections.abc import AsyncGenerator, Generator
 from typing import TYPE_CHECKING, Any, Callable
 
+from burr.core.policies import (
+    ERROR_KEY,
+    INTERRUPT_KEY,
+    ActionTimeoutError,
+    Interrupt,
+    PendingInterrupt,
+    current_error,
+    is_exception_condition,
+)
+from burr.core.policies import resolve as resolve_policies
 from burr.core.state import State, _commit
 from burr.visibility.tracing import tracer_factory_context_var
 
@@ -50,6 +62,9 @@ class ActionMeta:
         "writes_set",
         "result_type",
         "transitions",
+        "error_routes",
+        "policies",
+        "guarded",
         "tags",
     )
 
@@ -70,6 +85,12 @@ class ActionMeta:
         self.result_type = _result_type(action)
         # (evaluator or None for an always-true default, condition, target)
         self.transitions: list[tuple[Evaluator | None, Any, ActionMeta]] = []
+        # on_exception transitions, (condition, target), taken only right after this action failed
+        self.error_routes: list[tuple[Any, ActionMeta]] = []
+        # burr.core.policies.ActionPolicies: the action's own (@retry/@timeout); the builder may
+        # replace them with its resolution (set_policies)
+        self.policies: Any = resolve_policies(action, {}, {})
+        self.guarded = self.policies is not None  # or error routes: steps run through burr.core._guarded
         self.tags = tuple(getattr(action, "tags", None) or ())
 
 
@@ -121,8 +142,19 @@ def compile_graph(graph: Graph) -> dict[str, ActionMeta]:
     metas = {a.name: ActionMeta(a) for a in graph.actions}
     for name, meta in metas.items():
         for target, condition in graph.outgoing(name):
-            meta.transitions.append((_evaluator(condition), condition, metas[target.name]))
+            if is_exception_condition(condition):
+                meta.error_routes.append((condition, metas[target.name]))
+                meta.guarded = True
+            else:
+                meta.transitions.append((_evaluator(condition), condition, metas[target.name]))
     return metas
+
+
+def set_policies(metas: dict[str, ActionMeta], policies: dict[str, Any]) -> None:
+    """Attach the builder's resolved ``ActionPolicies`` (by action name; absent = none)."""
+    for name, meta in metas.items():
+        meta.policies = policies.get(name)
+        meta.guarded = meta.policies is not None or bool(meta.error_routes)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -142,9 +174,38 @@ def decide(metas: dict[str, ActionMeta], entrypoint: ActionMeta, state: State[An
             f"name (actions: {sorted(metas)}). Was the state loaded from a different application? Call "
             "reset_to_entrypoint() to start over."
         )
+    special = _special_next(metas, meta, state)
+    if special is not None:
+        return special[0]
     for evaluate, _, target in meta.transitions:
         if evaluate is None or evaluate(state):
             return target
+    return None
+
+
+def _special_next(
+    metas: dict[str, ActionMeta], meta: ActionMeta, state: State[Any]
+) -> tuple[ActionMeta | None, list[dict[str, Any]]] | None:
+    """The next action when the last step paused (its action again) or failed and was routed."""
+    pending = state.get(INTERRUPT_KEY)
+    if pending is not None:
+        name = pending.get("action") if isinstance(pending, dict) else None
+        if name not in metas:
+            raise ValueError(
+                f"The state holds a pending interrupt for action `{name}`, which this application does not have "
+                f"(actions: {sorted(metas)}). Remove `{INTERRUPT_KEY}` from the state or add the action."
+            )
+        return metas[name], []
+    if meta.error_routes:
+        record = current_error(state)
+        if record is not None:
+            evaluated = []
+            for condition, target in meta.error_routes:
+                value = condition.matches(record)
+                evaluated.append({"to": target.name, "condition": condition.name, "value": value})
+                if value:
+                    return target, evaluated
+            return None, evaluated
     return None
 
 
@@ -159,6 +220,9 @@ def decide_recorded(
     meta = metas.get(prior)
     if meta is None:
         return decide(metas, entrypoint, state), evaluated
+    special = _special_next(metas, meta, state)
+    if special is not None:
+        return special
     for evaluate, condition, target in meta.transitions:
         value = True if evaluate is None else bool(evaluate(state))
         evaluated.append(
@@ -235,9 +299,9 @@ def _call_kwargs(meta: ActionMeta, inputs: dict[str, Any]) -> dict[str, Any]:
 
 def _async_in_sync_error(meta: ActionMeta) -> ValueError:
     return ValueError(
-        f"Cannot run async: action `{meta.name}` is async (async def / async generator) in non-async context. "
-        "Use astep()/aiterate()/arun() (or astream_result()) instead, and build with abuild() if your "
-        "persister is async."
+        f"Cannot run async: {meta.name} in non-async context. Use astep()/aiterate()/arun() instead "
+        f"(astream_result() for streaming): action `{meta.name}` is async (async def / async generator). "
+        "Build with abuild() if your persister is async."
     )
 
 
@@ -330,6 +394,65 @@ def commit(prev: State[Any], returned: State[Any], name: str, seq: int) -> State
     return _commit(prev, returned, {PRIOR_STEP: name, SEQUENCE_ID: seq})
 
 
+def commit_step(prev: State[Any], returned: State[Any], name: str, seq: int) -> State[Any]:
+    """``commit``, and the end of a pause: a completed step clears the pending interrupt."""
+    new_state = _commit(prev, returned, {PRIOR_STEP: name, SEQUENCE_ID: seq})
+    if INTERRUPT_KEY in new_state:
+        new_state = new_state.wipe(delete=[INTERRUPT_KEY])
+    return new_state
+
+
+def routed_state(prev: State[Any], record: dict[str, Any], name: str, seq: int) -> State[Any]:
+    """The state after a failure an ``on_exception`` transition handles: the prior state plus the record."""
+    return _commit(prev, prev.update(**{ERROR_KEY: record}), {PRIOR_STEP: name, SEQUENCE_ID: seq})
+
+
+def check_interrupt(meta: ActionMeta, exc: Interrupt) -> Exception:
+    """``exc`` if the action can be resumed with its answer, else the error to raise instead."""
+    if exc.answer_input not in meta.declared:
+        error = ValueError(
+            f"Action `{meta.name}` raised Interrupt(answer_input={exc.answer_input!r}) but has no parameter "
+            f"`{exc.answer_input}`, so the answer could never reach it. Add `{exc.answer_input}: ... = None` to "
+            "its signature (or pass answer_input= naming an existing parameter)."
+        )
+        error.__cause__ = exc
+        return error
+    if exc.state is not None and not isinstance(exc.state, State):
+        error = ValueError(
+            f"Action `{meta.name}` raised Interrupt(state={exc.state!r:.100}): state must be a State (e.g. "
+            "state.update(draft=...)) or None."
+        )
+        error.__cause__ = exc
+        return error
+    return exc
+
+
+def paused_returned(prev: State[Any], exc: Interrupt, meta: ActionMeta, seq: int) -> State[Any]:
+    """What a paused action "returns": the state it handed over plus the pending interrupt record."""
+    pending = PendingInterrupt(meta.name, exc.request, exc.answer_input, seq)
+    returned = exc.state if exc.state is not None else prev
+    return returned.update(**{INTERRUPT_KEY: pending.to_record()})
+
+
+def paused_state(prev: State[Any], exc: Interrupt, meta: ActionMeta, seq: int) -> State[Any]:
+    """The state after an action paused (``paused_returned`` committed)."""
+    return _commit(prev, paused_returned(prev, exc, meta, seq), {PRIOR_STEP: meta.name, SEQUENCE_ID: seq})
+
+
+def check_resume(meta: ActionMeta, state: State[Any], inputs: dict[str, Any]) -> str | None:
+    """A paused application continues only with the answer it waits for; returns that input's name."""
+    pending = PendingInterrupt.from_state(state)
+    if pending is None or pending.action != meta.name:
+        return None
+    if pending.answer_input in inputs:
+        return pending.answer_input
+    raise ValueError(
+        f"The application is paused at `{meta.name}` (step {pending.sequence_id}) waiting for input "
+        f"`{pending.answer_input}` (request: {pending.request!r:.200}). Continue with "
+        f"run(inputs={{'{pending.answer_input}': ...}}) (or step/iterate/arun with the same inputs)."
+    )
+
+
 def abandoned_state(prev: State[Any], seq: int) -> State[Any]:
     """The state after a step that did not complete: unchanged, but the sequence id is consumed."""
     return prev.update(**{SEQUENCE_ID: seq})
@@ -340,6 +463,57 @@ def abandoned_state(prev: State[Any], seq: int) -> State[Any]:
 # ---------------------------------------------------------------------------------------------
 
 OnItem = Callable[[Any], None]
+
+
+class StreamTimer:
+    """A streaming action's ``TimeoutPolicy``: ``seconds`` for the whole stream, ``idle`` between items."""
+
+    __slots__ = ("name", "idle", "total", "started", "last")
+
+    def __init__(self, name: str, idle: float | None, total: float | None) -> None:
+        self.name, self.idle, self.total = name, idle, total
+        self.started = self.last = time.monotonic()
+
+    @staticmethod
+    def start(meta: ActionMeta) -> StreamTimer | None:
+        timeout = meta.policies.timeout if meta.policies is not None else None
+        return None if timeout is None else StreamTimer(meta.name, timeout.idle, timeout.seconds)
+
+    def _remaining(self, now: float) -> tuple[float, str]:
+        """Seconds left before the next limit, and which limit that is."""
+        left, kind = float("inf"), "total"
+        if self.total is not None:
+            left = self.started + self.total - now
+        if self.idle is not None and self.last + self.idle - now < left:
+            left, kind = self.last + self.idle - now, "idle"
+        return left, kind
+
+    def _expired(self, kind: str) -> ActionTimeoutError:
+        limit = self.idle if kind == "idle" else self.total
+        return ActionTimeoutError(self.name, float(limit or 0), kind)
+
+    def check(self) -> None:
+        """After an item arrived (sync streams): raise if it came too late."""
+        now = time.monotonic()
+        left, kind = self._remaining(now)
+        if left < 0:
+            raise self._expired(kind)
+        self.last = now
+
+    async def wait(self, awaitable: Any) -> Any:
+        """Await the next item (async streams), cancelling it when a limit passes."""
+        began = time.monotonic()
+        left, kind = self._remaining(began)
+        try:
+            item = await asyncio.wait_for(awaitable, max(left, 0))
+        except asyncio.TimeoutError:
+            if time.monotonic() - began < left:
+                raise  # the action's own TimeoutError
+            raise self._expired(kind) from None
+        self.last = time.monotonic()
+        return item
+
+
 _NOTHING: Any = object()
 
 
@@ -379,25 +553,24 @@ def stream_single_sync(
 ) -> Generator[tuple[Any, State[Any] | None], None, None]:
     gen = meta.action.stream_run_and_update(state, **_call_kwargs(meta, inputs))
     del state  # the user's generator frame holds it; we must not outlive that (O(1) appends)
+    timer = StreamTimer.start(meta)
     last: Any = _NOTHING
     count = 0
     final: Any = None
     try:
         while final is None:
             token = tracer_factory_context_var.set(tracer) if tracer is not None else None
+            # An error raised after some items still fails the step, as in Apache Burr: a single-step
+            # stream has no state to finish with (only multi-step streams degrade gracefully).
             try:
                 item = next(gen)
             except StopIteration:
                 raise _no_state_error(meta) from None
-            except Exception:
-                if count == 0:
-                    raise
-                _post_yield_failure(meta, count)
-                final = (last, unchanged())
-                break
             finally:
                 if token is not None:
                     tracer_factory_context_var.reset(token)
+            if timer is not None:
+                timer.check()
             result, new_state = _yield_shape(meta, item)
             if new_state is None:
                 count += 1
@@ -426,6 +599,7 @@ def stream_multi_sync(
     tracer: Any,
 ) -> Generator[tuple[Any, State[Any] | None], None, None]:
     gen = meta.action.stream_run(state.subset(*meta.reads), **_call_kwargs(meta, inputs))
+    timer = StreamTimer.start(meta)
     pending: Any = _NOTHING
     count = 0
     try:
@@ -435,6 +609,8 @@ def stream_multi_sync(
                 item = next(gen)
             except StopIteration:
                 break
+            except (ActionTimeoutError, Interrupt):  # never swallowed after items: they stop the step
+                raise
             except Exception:
                 if pending is _NOTHING:
                     raise
@@ -443,6 +619,8 @@ def stream_multi_sync(
             finally:
                 if token is not None:
                     tracer_factory_context_var.reset(token)
+            if timer is not None:
+                timer.check()
             if pending is not _NOTHING:
                 on_item(pending)
                 count += 1
@@ -467,22 +645,17 @@ async def stream_single_async(
 ) -> AsyncGenerator[tuple[Any, State[Any] | None], None]:
     gen = meta.action.stream_run_and_update(state, **_call_kwargs(meta, inputs))
     del state
+    timer = StreamTimer.start(meta)
     last: Any = _NOTHING
     count = 0
     final: Any = None
     try:
         while final is None:
             token = tracer_factory_context_var.set(tracer) if tracer is not None else None
-            try:
-                item = await gen.__anext__()
+            try:  # errors after some items fail the step (see stream_single_sync)
+                item = await (gen.__anext__() if timer is None else timer.wait(gen.__anext__()))
             except StopAsyncIteration:
                 raise _no_state_error(meta) from None
-            except Exception:
-                if count == 0:
-                    raise
-                _post_yield_failure(meta, count)
-                final = (last, unchanged())
-                break
             finally:
                 if token is not None:
                     tracer_factory_context_var.reset(token)
@@ -514,15 +687,18 @@ async def stream_multi_async(
     tracer: Any,
 ) -> AsyncGenerator[tuple[Any, State[Any] | None], None]:
     gen = meta.action.stream_run(state.subset(*meta.reads), **_call_kwargs(meta, inputs))
+    timer = StreamTimer.start(meta)
     pending: Any = _NOTHING
     count = 0
     try:
         while True:
             token = tracer_factory_context_var.set(tracer) if tracer is not None else None
             try:
-                item = await gen.__anext__()
+                item = await (gen.__anext__() if timer is None else timer.wait(gen.__anext__()))
             except StopAsyncIteration:
                 break
+            except (ActionTimeoutError, Interrupt):  # never swallowed after items: they stop the step
+                raise
             except Exception:
                 if pending is _NOTHING:
                     raise

@@ -44,8 +44,8 @@ def _free_names(tree: ast.AST) -> tuple[list[str], list[str]]:
     return keys, shadowable
 
 
-def compile_expr(expression: str) -> tuple[list[str], Callable[[Mapping[str, Any]], bool]]:
-    """Compile a Python expression; returns (state keys it reads, state -> bool)."""
+def compile_expr(expression: str) -> tuple[list[str], Callable[[Mapping[str, Any]], Any]]:
+    """Compile a Python expression; returns (state keys it reads, state -> the expression's value)."""
     try:
         tree = ast.parse(expression.strip(), mode="eval")
     except SyntaxError as e:
@@ -69,23 +69,23 @@ def compile_expr(expression: str) -> tuple[list[str], Callable[[Mapping[str, Any
 
     if shadowable:
 
-        def resolve(state: Mapping[str, Any]) -> bool:
+        def resolve(state: Mapping[str, Any]) -> Any:
             args = [state[k] for k in keys]
             for name in shadowable:
                 if name in state:  # rare: only then pay for the keyword dict
-                    return bool(fn(*args, **{k: state[k] for k in shadowable if k in state}))
-            return bool(fn(*args))
+                    return fn(*args, **{k: state[k] for k in shadowable if k in state})
+            return fn(*args)
 
     elif len(keys) == 1:
         (key,) = keys
 
-        def resolve(state: Mapping[str, Any]) -> bool:
-            return bool(fn(state[key]))
+        def resolve(state: Mapping[str, Any]) -> Any:
+            return fn(state[key])
 
     else:
 
-        def resolve(state: Mapping[str, Any]) -> bool:
-            return bool(fn(*[state[k] for k in keys]))
+        def resolve(state: Mapping[str, Any]) -> Any:
+            return fn(*[state[k] for k in keys])
 
     return keys, resolve
 

@@ -22,13 +22,7 @@ from collections.abc import Generator
 from typing import TYPE_CHECKING, Any, Callable
 
 from burr.core import _engine as engine
-from burr.core.policies import (
-    ERROR_KEY,
-    NEVER_HANDLED,
-    ActionTimeoutError,
-    Interrupt,
-    error_record,
-)
+from burr.core.policies import ActionTimeoutError, Interrupt, error_record
 
 if TYPE_CHECKING:
     from burr.core._engine import ActionMeta
@@ -60,48 +54,49 @@ StepOut = tuple["ActionMeta", Any, "State[Any]"]
 
 
 def protocol(
-    app: Application[Any], meta: ActionMeta, prev: State[Any], mid: State[Any], seq: int, processed: dict[str, Any]
+    app: Application[Any],
+    meta: ActionMeta,
+    prev: State[Any],
+    mid: State[Any],
+    seq: int,
+    processed: dict[str, Any],
 ) -> Generator[Any, Any, StepOut]:
     hooks = app._hooks
     policy = meta.policies.retry if meta.policies is not None else None
+
+    def kw(state: State[Any], attempt: int) -> dict[str, Any]:
+        return app._step_kwargs(meta, seq, state, attempt)
+
     attempt = 0
     while True:
         attempt += 1
         if hooks.pre_step:
-            yield Fire("pre_run_step", dict(inputs=processed, attempt=attempt, **app._step_kwargs(meta, seq, mid)))
+            yield Fire("pre_run_step", dict(inputs=processed, **kw(mid, attempt)))
         ok, value = yield CALL
         if ok:
             result, returned = value
-            new_state = engine.commit_step(prev, returned, meta.name, seq)
-            app._state = new_state
+            new_state = app._state = engine.commit_step(prev, returned, meta.name, seq)
             if hooks.post_step:
-                yield Fire(
-                    "post_run_step",
-                    dict(result=result, exception=None, attempt=attempt, **app._step_kwargs(meta, seq, new_state)),
-                )
+                yield Fire("post_run_step", dict(result=result, exception=None, **kw(new_state, attempt)))
             return meta, result, new_state
         exc: BaseException = value
+        handleable = True  # a misused Interrupt is a programming error: never retried nor routed
         if isinstance(exc, Interrupt):
-            new_state = app._state = engine.paused_state(prev, exc, meta, seq)
-            if hooks.post_step:
-                yield Fire(
-                    "post_run_step",
-                    dict(result=None, exception=None, attempt=attempt, **app._step_kwargs(meta, seq, new_state)),
-                )
-            return meta, None, new_state
-        if isinstance(exc, NEVER_HANDLED) or not isinstance(exc, Exception):
+            checked = engine.check_interrupt(meta, exc)
+            if checked is exc:
+                new_state = app._state = engine.paused_state(prev, exc, meta, seq)
+                if hooks.post_step:
+                    yield Fire("post_run_step", dict(result=None, exception=None, **kw(new_state, attempt)))
+                return meta, None, new_state
+            checked.__cause__ = exc
+            exc, handleable = checked, False
+        if not isinstance(exc, Exception):  # KeyboardInterrupt, SystemExit, CancelledError...
             raise exc
-        if policy is not None and attempt < policy.max_attempts and policy.should_retry(exc):
+        if handleable and policy is not None and attempt < policy.max_attempts and policy.should_retry(exc):
             if hooks.post_step:
                 yield Fire(
                     "post_run_step",
-                    dict(
-                        result=None,
-                        exception=exc,
-                        attempt=attempt,
-                        will_retry=True,
-                        **app._step_kwargs(meta, seq, mid),
-                    ),
+                    dict(result=None, exception=exc, will_retry=True, **kw(mid, attempt)),
                     final=False,
                 )
             delay = policy.delay(attempt)
@@ -109,17 +104,14 @@ def protocol(
                 yield Sleep(delay)
             continue
         record = error_record(exc, meta.name, seq, attempt)
-        routed = any(condition.matches(record) for condition, _ in meta.error_routes)
+        routed = handleable and any(condition.matches(record) for condition, _ in meta.error_routes)
         if routed:
-            new_state = app._state = engine.commit(prev, prev.update(**{ERROR_KEY: record}), meta.name, seq)
+            new_state = app._state = engine.routed_state(prev, record, meta.name, seq)
         else:
             new_state = app._state = mid
             app._log_failure(meta, new_state, processed)
         if hooks.post_step:
-            yield Fire(
-                "post_run_step",
-                dict(result=None, exception=exc, attempt=attempt, **app._step_kwargs(meta, seq, new_state)),
-            )
+            yield Fire("post_run_step", dict(result=None, exception=exc, **kw(new_state, attempt)))
         if routed:
             return meta, None, new_state
         raise exc
@@ -147,12 +139,49 @@ def _in_thread(fn: Callable[[], Any]) -> concurrent.futures.Future[Any]:
     return future
 
 
+def _drain_sync(meta: ActionMeta, state: State[Any], inputs: dict[str, Any]) -> Any:
+    """Run a streaming action to its end through the engine's stream (which enforces its timeouts)."""
+    if meta.single_step:
+        gen = engine.stream_single_sync(meta, state, inputs, _ignore, None, lambda: state)
+    else:
+        gen = engine.stream_multi_sync(meta, state, inputs, _ignore, None)
+    for result, returned in gen:
+        if returned is not None:
+            return result, returned
+    raise AssertionError("a stream always ends with its final state")  # pragma: no cover
+
+
+async def _drain_async(meta: ActionMeta, state: State[Any], inputs: dict[str, Any]) -> Any:
+    if meta.single_step:
+        gen = engine.stream_single_async(meta, state, inputs, _aignore, None, lambda: state)
+    else:
+        gen = engine.stream_multi_async(meta, state, inputs, _aignore, None)
+    async for result, returned in gen:
+        if returned is not None:
+            return result, returned
+    raise AssertionError("a stream always ends with its final state")  # pragma: no cover
+
+
+def _ignore(item: Any) -> None:
+    return None
+
+
+async def _aignore(item: Any) -> None:
+    return None
+
+
+def _expired(meta: ActionMeta, limit: float, idle: float | None) -> ActionTimeoutError:
+    return ActionTimeoutError(meta.name, limit, "idle" if limit == idle else "total")
+
+
 def _call_sync(meta: ActionMeta, state: State[Any], inputs: dict[str, Any]) -> Any:
     timeout = meta.policies.timeout if meta.policies is not None else None
     if timeout is None:
         return engine.run_sync(meta, state, inputs)
     if meta.is_async:
         raise engine._async_in_sync_error(meta)
+    if meta.streaming:
+        return _drain_sync(meta, state, inputs)
     limit = timeout.first_limit
     future = _in_thread(lambda: engine.run_sync(meta, state, inputs))
     try:
@@ -160,14 +189,17 @@ def _call_sync(meta: ActionMeta, state: State[Any], inputs: dict[str, Any]) -> A
     except concurrent.futures.TimeoutError:
         if future.done():  # the action itself raised a TimeoutError
             raise
-        raise ActionTimeoutError(meta.name, limit, "idle" if limit == timeout.idle else "total") from None
+        raise _expired(meta, limit, timeout.idle) from None
 
 
 async def _call_async(meta: ActionMeta, state: State[Any], inputs: dict[str, Any]) -> Any:
     timeout = meta.policies.timeout if meta.policies is not None else None
     if timeout is None:
         return await engine.run_async(meta, state, inputs)
+    if meta.streaming:
+        return await _drain_async(meta, state, inputs) if meta.is_async else _drain_sync(meta, state, inputs)
     limit = timeout.first_limit
+    task: asyncio.Future[Any]
     if meta.is_async:
         task = asyncio.ensure_future(engine.run_async(meta, state, inputs))
     else:  # a sync action cannot be cancelled: run it in a thread we can stop waiting for
@@ -175,11 +207,8 @@ async def _call_async(meta: ActionMeta, state: State[Any], inputs: dict[str, Any
     done, _ = await asyncio.wait([task], timeout=limit)
     if not done:
         task.cancel()
-        try:
-            await task
-        except BaseException:
-            pass
-        raise ActionTimeoutError(meta.name, limit, "idle" if limit == timeout.idle else "total")
+        await asyncio.wait([task], timeout=1.0)  # let it unwind, but never hang on one ignoring cancellation
+        raise _expired(meta, limit, timeout.idle)
     return task.result()
 
 
@@ -195,13 +224,20 @@ def _attempt_adapters(app: Application[Any]) -> Any:
         from burr.core.persistence import PersisterHook, PersisterHookAsync
         from burr.lifecycle.internal import LifecycleAdapterSet
 
-        kept = [a for a in app._adapter_set.adapters if not isinstance(a, (PersisterHook, PersisterHookAsync))]
+        kept = [
+            a for a in app._adapter_set.adapters if not isinstance(a, (PersisterHook, PersisterHookAsync))
+        ]
         cached = app.__dict__["_attempt_adapter_set"] = LifecycleAdapterSet(*kept)
     return cached
 
 
 def step_sync(
-    app: Application[Any], meta: ActionMeta, prev: State[Any], mid: State[Any], seq: int, processed: dict[str, Any]
+    app: Application[Any],
+    meta: ActionMeta,
+    prev: State[Any],
+    mid: State[Any],
+    seq: int,
+    processed: dict[str, Any],
 ) -> StepOut:
     gen = protocol(app, meta, prev, mid, seq, processed)
     reply: Any = None
@@ -226,7 +262,12 @@ def step_sync(
 
 
 async def step_async(
-    app: Application[Any], meta: ActionMeta, prev: State[Any], mid: State[Any], seq: int, processed: dict[str, Any]
+    app: Application[Any],
+    meta: ActionMeta,
+    prev: State[Any],
+    mid: State[Any],
+    seq: int,
+    processed: dict[str, Any],
 ) -> StepOut:
     gen = protocol(app, meta, prev, mid, seq, processed)
     reply: Any = None

@@ -217,7 +217,39 @@ class SQLitePersister(persistence.BaseStatePersister):
         status: Literal["completed", "failed"],
         **kwargs: Any,
     ) -> None:
-        self.save_many([(partition_key, app_id, sequence_id, position, state, status)])
+        """Store one step: a single compare-and-set INSERT, committed at once (autocommit)."""
+        pk = self.PARTITION_KEY_DEFAULT if partition_key is None else partition_key
+        with self._conn_lock:
+            if not self._columns:
+                self._ensure_columns()
+            row, head = self._checkpoints.prepare(pk, app_id, sequence_id, position, state, status)
+            conn = self.connection
+            try:
+                cur = conn.execute(
+                    self._sql.insert_cas, row.params() + (pk, app_id, row.head_low, row.head_high)
+                )
+                if cur.rowcount != 1:
+                    self._conflict(row)
+                if conn.in_transaction:  # a connection you passed in, in sqlite3's legacy transaction mode
+                    conn.commit()
+            except sqlite3.IntegrityError as e:
+                if conn.in_transaction:
+                    conn.rollback()
+                self._checkpoints.forget(pk, app_id)
+                if isinstance(e, persistence.StateConflictError):
+                    raise
+                raise SQLiteStateConflictError(
+                    conflict_message(pk, app_id, sequence_id, None, None) + f" ({e})",
+                    partition_key=pk,
+                    app_id=app_id,
+                    sequence_id=sequence_id,
+                ) from e
+            except BaseException:
+                if conn.in_transaction:
+                    conn.rollback()
+                self._checkpoints.forget(pk, app_id)
+                raise
+            self._checkpoints.commit(row, head)
 
     @_locked
     def save_many(self, steps: list[tuple[Any, ...]]) -> None:
@@ -286,6 +318,7 @@ class SQLitePersister(persistence.BaseStatePersister):
                 if found is None:
                     return None
                 app_id = found[0]
+            # two indexed lookups beat one join in-process (no round trips to save here)
             if sequence_id is None:
                 target = conn.execute(sql.load_latest, (pk, app_id)).fetchone()
             else:

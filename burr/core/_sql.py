@@ -48,6 +48,41 @@ def prune_plan(steps: list[StepInfo], keep_last: int) -> PrunePlan | None:
     return PrunePlan(first_kept.sequence_id, first_kept.snapshot_sequence_id, True)
 
 
+def _chain_query(table: str, p: str, state_select: str, where: str) -> str:
+    """Rows from the target's snapshot up to the target (ascending); params: pk, app[, seq], pk, app."""
+    cols = ", ".join(
+        f"t.{state_select if c == 'state' else c}"
+        for c in (
+            "sequence_id",
+            "position",
+            "status",
+            "state",
+            "created_at",
+            "format_version",
+            "snapshot_sequence_id",
+        )
+    )
+    return (
+        f"SELECT {cols} FROM {table} t JOIN (SELECT sequence_id AS seq, "
+        f"COALESCE(snapshot_sequence_id, sequence_id) AS start FROM {table} "
+        f"WHERE partition_key = {p} AND app_id = {p}{where} ORDER BY sequence_id DESC LIMIT 1) h "
+        f"ON t.sequence_id BETWEEN h.start AND h.seq WHERE t.partition_key = {p} AND t.app_id = {p} "
+        "ORDER BY t.sequence_id"
+    )
+
+
+def chain_params(legacy: bool, pk: str, app_id: str, seq: int | None) -> tuple[Any, ...]:
+    key = (pk, app_id) if seq is None else (pk, app_id, seq)
+    return key if legacy else key + (pk, app_id)
+
+
+def chain_rows(rows: list[tuple[Any, ...]]) -> list[Any]:
+    """``StoredRow``s for the rows of a chain query (the last one is the target)."""
+    from burr.core._checkpoint import StoredRow
+
+    return [StoredRow(r[0], r[3], r[5], r[6], r[1]) for r in rows]
+
+
 @dataclasses.dataclass
 class Statements:
     create_table: str
@@ -60,6 +95,8 @@ class Statements:
     load_latest: str
     load_exact: str
     load_chain: str
+    chain_latest: str  # the latest step and the chain it needs, ascending, in one query
+    chain_exact: str
     list_apps: str
     list_steps: str
     delete_app: str
@@ -139,6 +176,8 @@ class SQLDialect:
                 f"SELECT {_CHAIN_COLUMNS} FROM {table} WHERE {key} AND sequence_id >= {p} AND sequence_id < {p} "
                 "ORDER BY sequence_id"
             ),
+            chain_latest=_chain_query(table, p, self.state_select, ""),
+            chain_exact=_chain_query(table, p, self.state_select, f" AND sequence_id = {p}"),
             list_apps=(
                 f"SELECT app_id FROM {table} WHERE partition_key = {p} GROUP BY app_id ORDER BY MAX(created_at) DESC"
             ),
@@ -160,6 +199,8 @@ class SQLDialect:
                 setattr(st, f, head.replace(" state,", f" {self.state_select},") + " FROM " + rest)
         st.legacy = dataclasses.replace(
             st,
+            chain_latest=st.load_latest.replace("format_version, snapshot_sequence_id", "NULL, NULL"),
+            chain_exact=st.load_exact.replace("format_version, snapshot_sequence_id", "NULL, NULL"),
             load_latest=st.load_latest.replace("format_version, snapshot_sequence_id", "NULL, NULL"),
             load_exact=st.load_exact.replace("format_version, snapshot_sequence_id", "NULL, NULL"),
             load_chain=st.load_chain.replace("format_version, snapshot_sequence_id", "NULL, NULL"),

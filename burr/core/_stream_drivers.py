@@ -9,13 +9,16 @@ happen when the stream ends, is abandoned, or raises.
 from __future__ import annotations
 
 import datetime
+import functools
 from collections.abc import AsyncGenerator, Generator
 from typing import TYPE_CHECKING, Any, Callable
 
 from burr import system
 from burr.core import _engine as engine
+from burr.core import _guarded_stream
 from burr.core._engine import PRIOR_STEP, ActionMeta
 from burr.core._streaming import AsyncStreamingResultContainer, StreamingResultContainer
+from burr.core.policies import INTERRUPT_KEY
 from burr.core.state import State
 from burr.lifecycle.base import ExecuteMethod
 
@@ -127,6 +130,9 @@ def _start(
     mid = engine.with_sequence_id(prev, seq)
     app._state = mid
     processed = app._inputs(meta, inputs, seq)
+    if INTERRUPT_KEY in prev:
+        app._consumed_answer = engine.check_resume(meta, prev, processed)
+    outcome = _guarded_stream.Outcome()
     if hooks.pre_step:
         app._fire("pre_run_step", inputs=processed, **app._step_kwargs(meta, seq, mid))
     try:
@@ -139,9 +145,16 @@ def _start(
         )
         tracer = app._tracer_for(meta, processed, seq) if hooks.trace or meta.inject else None
         if meta.single_step:
-            gen = engine.stream_single_sync(meta, mid, processed, on_item, tracer, lambda: prev)
+            make = functools.partial(
+                engine.stream_single_sync, meta, mid, processed, on_item, tracer, lambda: prev
+            )
         else:
-            gen = engine.stream_multi_sync(meta, mid, processed, on_item, tracer)
+            make = functools.partial(engine.stream_multi_sync, meta, mid, processed, on_item, tracer)
+        if meta.guarded:  # retries before the first item, error routes (keeps `mid` for new attempts)
+            gen = _guarded_stream.wrap_sync(app, meta, prev, mid, seq, processed, make, outcome)
+        else:
+            gen = _guarded_stream.interruptible_sync(meta, prev, seq, make(), outcome)
+        del make
     except Exception as e:
         app._log_failure(meta, mid, processed)
         if hooks.post_step:
@@ -151,7 +164,8 @@ def _start(
 
     def process_result(result: Any, returned: State[Any]) -> tuple[Any, State[Any]]:
         app._state = prev
-        new_state = engine.commit(prev, returned, meta.name, seq)
+        commit = engine.commit if outcome.paused else engine.commit_step  # a pause keeps its request
+        new_state = commit(prev, returned, meta.name, seq)
         app._state = new_state
         return result, new_state
 
@@ -159,10 +173,18 @@ def _start(
         try:
             if exc is not None:
                 result, state = None, app._state
+                # get() after an abandoned/failed stream returns the state the step started from,
+                # with the step's sequence id already consumed (as Apache Burr does).
+                container._result = (None, state)
                 if not isinstance(exc, GeneratorExit):
                     app._log_failure(meta, state, processed)
             if hooks.post_step:
-                app._fire("post_run_step", result=result, exception=exc, **app._step_kwargs(meta, seq, state))
+                app._fire(
+                    "post_run_step",
+                    result=result,
+                    exception=exc if exc is not None else outcome.routed,
+                    **app._step_kwargs(meta, seq, state, outcome.attempt),
+                )
             if exc is None and hooks.transition:
                 app._after_step(meta, seq)
         finally:
@@ -173,7 +195,10 @@ def _start(
                 if hooks.stream:
                     app._fire("post_end_stream", **_stream_kwargs(app, meta, seq))
 
-    return meta.action, StreamingResultContainer(gen, prev, process_result, callback), True
+    container: StreamingResultContainer[Any, Any] = StreamingResultContainer(
+        gen, prev, process_result, callback
+    )
+    return meta.action, container, True
 
 
 def stream_iterate(
@@ -186,15 +211,25 @@ def stream_iterate(
     hb, ha, inputs = app._process_control_flow_params(halt_before, halt_after, inputs)
     method = ExecuteMethod.stream_iterate
     token = app._exec_mark(method) if app._hooks.exec else None
+    owner = token is not None
     exc: BaseException | None = None
     try:
-        if token is not None:
+        if owner:
             app._fire("pre_run_execute_call", **app._exec_kwargs(method))
         hb_set, ha_set = set(hb), set(ha)
+        guard = app._loop_guard("stream_iterate", hb, ha)
         while (meta := app._next_meta()) is not None:
+            if guard is not None:
+                guard()
             action, container, _ = _start(app, meta, inputs, None)
-            yield action, container
+            token = app._exec_yield(token)  # calls made while suspended fire their own hooks
+            try:
+                yield action, container
+            finally:
+                token = app._exec_resume(owner, method)
             container.get()
+            if INTERRUPT_KEY in app._state:
+                return
             nxt = app._next_meta()
             if (nxt is not None and nxt.name in hb_set) or meta.name in ha_set:
                 return
@@ -202,11 +237,12 @@ def stream_iterate(
         exc = e
         raise
     finally:
-        if token is not None:
+        if owner:
             try:
                 app._fire("post_run_execute_call", exception=app._reported(exc), **app._exec_kwargs(method))
             finally:
-                app._exec_unmark(token)
+                if token is not None:
+                    app._exec_unmark(token)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -265,6 +301,9 @@ async def _astart(
     mid = engine.with_sequence_id(prev, seq)
     app._state = mid
     processed = app._inputs(meta, inputs, seq)
+    if INTERRUPT_KEY in prev:
+        app._consumed_answer = engine.check_resume(meta, prev, processed)
+    outcome = _guarded_stream.Outcome()
 
     async def end_stream() -> None:
         if hooks.stream:
@@ -288,9 +327,16 @@ async def _astart(
         )
         tracer = app._tracer_for(meta, processed, seq) if hooks.trace or meta.inject else None
         if meta.single_step:
-            gen = engine.stream_single_async(meta, mid, processed, on_item, tracer, lambda: prev)
+            amake = functools.partial(
+                engine.stream_single_async, meta, mid, processed, on_item, tracer, lambda: prev
+            )
         else:
-            gen = engine.stream_multi_async(meta, mid, processed, on_item, tracer)
+            amake = functools.partial(engine.stream_multi_async, meta, mid, processed, on_item, tracer)
+        if meta.guarded:
+            gen = _guarded_stream.wrap_async(app, meta, prev, mid, seq, processed, amake, outcome)
+        else:
+            gen = _guarded_stream.interruptible_async(meta, prev, seq, amake(), outcome)
+        del amake
     except Exception as e:
         app._log_failure(meta, mid, processed)
         if hooks.post_step:
@@ -301,7 +347,8 @@ async def _astart(
 
     def process_result(result: Any, returned: State[Any]) -> tuple[Any, State[Any]]:
         app._state = prev
-        new_state = engine.commit(prev, returned, meta.name, seq)
+        commit = engine.commit if outcome.paused else engine.commit_step  # a pause keeps its request
+        new_state = commit(prev, returned, meta.name, seq)
         app._state = new_state
         return result, new_state
 
@@ -309,11 +356,15 @@ async def _astart(
         try:
             if exc is not None:
                 result, state = None, app._state
+                container._result = (None, state)  # as in the sync driver
                 if not isinstance(exc, GeneratorExit):
                     app._log_failure(meta, state, processed)
             if hooks.post_step:
                 await app._afire(
-                    "post_run_step", result=result, exception=exc, **app._step_kwargs(meta, seq, state)
+                    "post_run_step",
+                    result=result,
+                    exception=exc if exc is not None else outcome.routed,
+                    **app._step_kwargs(meta, seq, state, outcome.attempt),
                 )
             if exc is None and hooks.transition:
                 app._after_step(meta, seq)
@@ -324,7 +375,10 @@ async def _astart(
             finally:
                 await end_stream()
 
-    return meta.action, AsyncStreamingResultContainer(gen, prev, process_result, callback), True
+    container: AsyncStreamingResultContainer[Any, Any] = AsyncStreamingResultContainer(
+        gen, prev, process_result, callback
+    )
+    return meta.action, container, True
 
 
 async def astream_iterate(
@@ -336,15 +390,25 @@ async def astream_iterate(
     hb, ha, inputs = app._process_control_flow_params(halt_before, halt_after, inputs)
     method = ExecuteMethod.astream_iterate
     token = app._exec_mark(method) if app._hooks.exec else None
+    owner = token is not None
     exc: BaseException | None = None
     try:
-        if token is not None:
+        if owner:
             await app._afire("pre_run_execute_call", **app._exec_kwargs(method))
         hb_set, ha_set = set(hb), set(ha)
+        guard = app._loop_guard("astream_iterate", hb, ha)
         while (meta := app._next_meta()) is not None:
+            if guard is not None:
+                guard()
             action, container, _ = await _astart(app, meta, inputs, None)
-            yield action, container
+            token = app._exec_yield(token)  # as in stream_iterate
+            try:
+                yield action, container
+            finally:
+                token = app._exec_resume(owner, method)
             await container.get()
+            if INTERRUPT_KEY in app._state:
+                return
             nxt = app._next_meta()
             if (nxt is not None and nxt.name in hb_set) or meta.name in ha_set:
                 return
@@ -352,10 +416,11 @@ async def astream_iterate(
         exc = e
         raise
     finally:
-        if token is not None:
+        if owner:
             try:
                 await app._afire(
                     "post_run_execute_call", exception=app._reported(exc), **app._exec_kwargs(method)
                 )
             finally:
-                app._exec_unmark(token)
+                if token is not None:
+                    app._exec_unmark(token)

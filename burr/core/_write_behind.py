@@ -17,11 +17,14 @@ import weakref
 from typing import Any
 
 MAX_PENDING = 1024  # bounded so a slow store applies back-pressure instead of growing memory
+IDLE_S = 2.0  # an idle worker thread exits (one app per request must not leave a thread each)
+
+_WRITERS: weakref.WeakSet[WriteBehind] = weakref.WeakSet()
 
 
-def _flush_at_exit(ref: weakref.ReferenceType[WriteBehind]) -> None:
-    writer = ref()
-    if writer is not None:
+@atexit.register
+def _flush_at_exit() -> None:
+    for writer in list(_WRITERS):
         try:
             writer.flush()
         except Exception:  # nothing left to report it to at exit
@@ -37,16 +40,15 @@ class WriteBehind:
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._error: BaseException | None = None
-        atexit.register(_flush_at_exit, weakref.ref(self))
+        _WRITERS.add(self)
 
     def submit(self, args: tuple[Any, ...]) -> None:
         self._raise_error()
-        if self._thread is None:
-            with self._start_lock:
-                if self._thread is None:
-                    self._thread = threading.Thread(target=self._run, name="burr-write-behind", daemon=True)
-                    self._thread.start()
         self._queue.put(args)
+        with self._start_lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="burr-write-behind", daemon=True)
+                self._thread.start()
 
     def flush(self) -> None:
         """Block until every submitted step is saved; re-raise a background failure."""
@@ -64,7 +66,14 @@ class WriteBehind:
     def _run(self) -> None:
         save_many = getattr(self.persister, "save_many", None)
         while True:
-            batch = [self._queue.get()]
+            try:
+                batch = [self._queue.get(timeout=IDLE_S)]
+            except queue.Empty:
+                with self._start_lock:
+                    if self._queue.empty():  # a submit after this sees no thread and starts one
+                        self._thread = None
+                        return
+                continue
             while True:
                 try:
                     batch.append(self._queue.get_nowait())

@@ -478,7 +478,7 @@ def remap_injected_params(fn: Callable[..., Any], kwargs: dict[str, Any]) -> dic
 class Condition(Function):
     """A predicate over state deciding whether a transition is taken.
 
-    ``run(state)`` returns ``{"PROCEED": bool}``; the engine uses the faster ``_evaluate(state)``.
+    ``run(state)`` returns ``{"PROCEED": <resolver value>}``; the engine uses the faster ``_evaluate(state)``.
     """
 
     KEY = "PROCEED"
@@ -545,11 +545,13 @@ class Condition(Function):
                 raise self._missing_keys_error(state)
         return bool(self._resolver(cast(State[Any], state)))
 
-    def run(self, state: State[Any], **run_kwargs: Any) -> dict[str, bool]:
+    def run(self, state: State[Any], **run_kwargs: Any) -> dict[str, Any]:
         for key in self._keys:
             if key not in state:
                 raise self._missing_keys_error(state)
-        return {Condition.KEY: bool(self._resolver(state))}
+        # The resolver's value as is (e.g. ``expr("n")`` gives the number), like Apache Burr;
+        # transitions only use its truthiness.
+        return {Condition.KEY: self._resolver(state)}
 
     def __repr__(self) -> str:
         return f"condition: {self._name}"
@@ -627,14 +629,14 @@ class Condition(Function):
         keys, optional, name = self._combine(other, "OR", "|")
         left, right = self._resolver, other._resolver
         return Condition(
-            keys, lambda state: bool(left(state) or right(state)), name=name, optional_keys=optional
+            keys, lambda state: left(state) or right(state), name=name, optional_keys=optional
         )
 
     def __and__(self, other: Any) -> Condition:
         keys, optional, name = self._combine(other, "AND", "&")
         left, right = self._resolver, other._resolver
         return Condition(
-            keys, lambda state: bool(left(state) and right(state)), name=name, optional_keys=optional
+            keys, lambda state: left(state) and right(state), name=name, optional_keys=optional
         )
 
 

@@ -14,14 +14,16 @@ import logging
 from collections.abc import AsyncGenerator, Generator
 from typing import TYPE_CHECKING, Any, Callable, Generic, TypeVar
 
+from burr.core import _checks
 from burr.core import _engine as engine
 from burr.core._engine import PRIOR_STEP, SEQUENCE_ID, ActionMeta
 from burr.core.action import Action
 from burr.core.graph import Graph
+from burr.core.policies import INTERRUPT_KEY, PendingInterrupt
 from burr.core.state import State
 from burr.lifecycle.base import ExecuteMethod
 from burr.lifecycle.internal import LifecycleAdapterSet
-from burr.visibility.tracing import TracerFactory, tracer_factory_context_var
+from burr.visibility.tracing import TracerFactory
 
 if TYPE_CHECKING:
     from burr.common.types import ParentPointer
@@ -178,6 +180,10 @@ class Application(Generic[StateType]):
             actions=graph.actions, transitions=graph.transitions, entrypoint=graph.get_action(entrypoint)
         )
         self._hooks = _Hooks(self._adapter_set)
+        self._max_steps: int | None = None
+        self._consumed_answer: str | None = None  # an interrupt's answer, delivered once per call
+        self._strict = False
+        self._halts_checked: set[tuple[str, tuple[str, ...]]] = set()
         self._warned_async_hooks = False
         # next-action cache: transitions are evaluated once per committed state
         self._next_for: State[Any] | None = None
@@ -275,8 +281,19 @@ class Application(Generic[StateType]):
         self._state = new_state
 
     def reset_to_entrypoint(self) -> None:
-        """Forget the prior step, so the next step runs the entrypoint."""
-        self._state = self._state.wipe(delete=[PRIOR_STEP])
+        """Forget the prior step (and any pending interrupt), so the next step runs the entrypoint."""
+        self._state = self._state.wipe(delete=[PRIOR_STEP, INTERRUPT_KEY])
+
+    @property
+    def pending_interrupt(self) -> PendingInterrupt | None:
+        """What a paused application waits for (see ``burr.core.policies.Interrupt``), else None."""
+        return PendingInterrupt.from_state(self._state)
+
+    def _configure(self, policies: dict[str, Any], max_steps: int | None, strict: bool) -> None:
+        """Failure-handling settings from the builder (see ``burr.core.policies``)."""
+        engine.set_policies(self._metas, policies)
+        self._max_steps = max_steps
+        self._strict = strict
 
     def visualize(self, *args: Any, **kwargs: Any) -> Any:
         """Render the graph (see ``Graph.visualize``)."""
@@ -324,6 +341,16 @@ class Application(Generic[StateType]):
             active = dict(_execute_calls.get() or {})
             active.pop(self._uid, None)
             _execute_calls.set(active)
+
+    def _exec_yield(self, token: contextvars.Token[Any] | None) -> contextvars.Token[Any] | None:
+        """Unmark before a generator entry point yields (see ``iterate``); returns the spent token: None."""
+        if token is not None:
+            self._exec_unmark(token)
+        return None
+
+    def _exec_resume(self, owner: bool, method: ExecuteMethod) -> contextvars.Token[Any] | None:
+        """Mark again when a generator entry point resumes (only if it owns the call)."""
+        return self._exec_mark(method) if owner else None
 
     def _exec_kwargs(self, method: ExecuteMethod) -> dict[str, Any]:
         return dict(app_id=self._uid, partition_key=self._partition_key, state=self._state, method=method)
@@ -379,6 +406,8 @@ class Application(Generic[StateType]):
         return inject
 
     def _inputs(self, meta: ActionMeta, inputs: dict[str, Any] | None, seq: int) -> dict[str, Any]:
+        if self._consumed_answer is not None and inputs and self._consumed_answer in inputs:
+            inputs = {k: v for k, v in inputs.items() if k != self._consumed_answer}
         if not inputs and not meta.inject and not meta.required:
             return {}
         return engine.process_inputs(meta, inputs, self._injector(meta, seq) if meta.inject else _no_inject)
@@ -395,13 +424,14 @@ class Application(Generic[StateType]):
             tracer = TracerFactory(meta.name, seq, self._uid, self._partition_key, self._adapter_set)
         return tracer
 
-    def _step_kwargs(self, meta: ActionMeta, seq: int, state: State[Any]) -> dict[str, Any]:
+    def _step_kwargs(self, meta: ActionMeta, seq: int, state: State[Any], attempt: int = 1) -> dict[str, Any]:
         return dict(
             app_id=self._uid,
             partition_key=self._partition_key,
             sequence_id=seq,
             state=state,
             action=meta.action,
+            attempt=attempt,
         )
 
     def _log_failure(self, meta: ActionMeta, state: State[Any], inputs: dict[str, Any]) -> None:
@@ -443,6 +473,7 @@ class Application(Generic[StateType]):
     ) -> tuple[Action, dict[str, Any], State[StateType]] | None:
         """Run the next action. Returns ``(action, result, new_state)``, or None at the end of the graph."""
         self.validate_correct_async_use()
+        self._consumed_answer = None
         out = self._call(ExecuteMethod.step, self._step, inputs)
         return None if out is None else (out[0].action, out[1], out[2])
 
@@ -450,111 +481,15 @@ class Application(Generic[StateType]):
         self, inputs: dict[str, Any] | None = None
     ) -> tuple[Action, dict[str, Any], State[StateType]] | None:
         """``step`` for async applications and actions (sync actions run in place)."""
+        self._consumed_answer = None
         out = await self._acall(ExecuteMethod.astep, self._astep, inputs)
         return None if out is None else (out[0].action, out[1], out[2])
 
     def _step(self, inputs: dict[str, Any] | None) -> tuple[ActionMeta, Any, State[Any]] | None:
-        prev = self._state
-        meta = self._next_meta()
-        seq = engine.next_sequence_id(prev)
-        mid = engine.with_sequence_id(prev, seq)
-        self._state = mid  # the id is consumed even if the step fails
-        if meta is None:
-            return None
-        hooks = self._hooks
-        processed = self._inputs(meta, inputs, seq)
-        ctx = _application_context.set((self, meta.name, seq))
-        try:
-            if hooks.pre_step:
-                self._fire("pre_run_step", inputs=processed, **self._step_kwargs(meta, seq, mid))
-            tracer = self._tracer_for(meta, processed, seq) if hooks.trace or meta.inject else None
-            tf = tracer_factory_context_var.set(tracer) if tracer is not None else None
-            result: Any = None
-            exc: Exception | None = None
-            new_state: State[Any] | None = None
-            try:
-                result, returned = engine.run_sync(meta, mid, processed)
-                mid = None  # type: ignore[assignment]  # only prev may hold lists at commit (O(1) appends)
-                self._state = prev
-                new_state = engine.commit(prev, returned, meta.name, seq)
-                del returned
-                self._state = new_state
-            except Exception as e:
-                exc, result = e, None
-                new_state = self._state = mid if mid is not None else engine.abandoned_state(prev, seq)
-                self._log_failure(meta, new_state, processed)
-                raise
-            finally:
-                try:
-                    if hooks.post_step:
-                        self._fire(
-                            "post_run_step",
-                            result=result,
-                            exception=exc,
-                            **self._step_kwargs(meta, seq, new_state),  # type: ignore[arg-type]
-                        )
-                finally:
-                    if tf is not None:
-                        tracer_factory_context_var.reset(tf)
-        finally:
-            _application_context.reset(ctx)
-        if hooks.transition:
-            self._after_step(meta, seq)
-        return meta, result, new_state
+        return _step_drivers.step_sync(self, inputs)
 
     async def _astep(self, inputs: dict[str, Any] | None) -> tuple[ActionMeta, Any, State[Any]] | None:
-        prev = self._state
-        meta = self._next_meta()
-        seq = engine.next_sequence_id(prev)
-        mid = engine.with_sequence_id(prev, seq)
-        self._state = mid
-        if meta is None:
-            return None
-        hooks = self._hooks
-        processed = self._inputs(meta, inputs, seq)
-        ctx = _application_context.set((self, meta.name, seq))
-        try:
-            if hooks.pre_step:
-                await self._afire("pre_run_step", inputs=processed, **self._step_kwargs(meta, seq, mid))
-            tracer = self._tracer_for(meta, processed, seq) if hooks.trace or meta.inject else None
-            tf = tracer_factory_context_var.set(tracer) if tracer is not None else None
-            result: Any = None
-            exc: Exception | None = None
-            new_state: State[Any] | None = None
-            try:
-                if not meta.is_async:  # fix #13: same path, same hook arguments as sync
-                    result, returned = engine.run_sync(meta, mid, processed)
-                elif meta.single_step and not processed:  # the common case, without an extra coroutine
-                    result, returned = engine.check_single(meta, await meta.action.run_and_update(mid))
-                else:
-                    result, returned = await engine.run_async(meta, mid, processed)
-                mid = None  # type: ignore[assignment]
-                self._state = prev
-                new_state = engine.commit(prev, returned, meta.name, seq)
-                del returned
-                self._state = new_state
-            except Exception as e:
-                exc, result = e, None
-                new_state = self._state = mid if mid is not None else engine.abandoned_state(prev, seq)
-                self._log_failure(meta, new_state, processed)
-                raise
-            finally:
-                try:
-                    if hooks.post_step:
-                        await self._afire(
-                            "post_run_step",
-                            result=result,
-                            exception=exc,
-                            **self._step_kwargs(meta, seq, new_state),  # type: ignore[arg-type]
-                        )
-                finally:
-                    if tf is not None:
-                        tracer_factory_context_var.reset(tf)
-        finally:
-            _application_context.reset(ctx)
-        if hooks.transition:
-            self._after_step(meta, seq)
-        return meta, result, new_state
+        return await _step_drivers.step_async(self, inputs)
 
     # ------------------------------------------------------------------------------------------
     # iterate / run
@@ -591,12 +526,30 @@ class Application(Generic[StateType]):
             )
         if inputs:
             engine.check_reserved_inputs(inputs)
+        self._consumed_answer = None
+        if expanded[0] or expanded[1]:
+            self._check_halts(expanded[0] + expanded[1])
         return expanded[0], expanded[1], inputs if inputs is not None else {}
+
+    def _check_halts(self, halts: list[str]) -> None:
+        """Warn (raise with strict checks) about halts the next action can never lead to."""
+        nxt = self._next_meta()
+        key = (nxt.name if nxt is not None else "", tuple(halts))
+        if nxt is None or key in self._halts_checked:
+            return
+        if _checks.check_halts(self._graph, nxt.name, halts, self._strict):
+            self._halts_checked.add(key)
+
+    def _loop_guard(self, method: str, hb: Any, ha: Any) -> Callable[[], None] | None:
+        """A callable to call before each step of one call; raises past ``with_max_steps``."""
+        return None if self._max_steps is None else _checks.loop_guard(self, self._max_steps, method, hb, ha)
 
     def _halt(
         self, ran: tuple[ActionMeta, Any, State[Any]], halt_before: Any, halt_after: Any
     ) -> tuple[Action | None, Any, State[Any]] | None:
-        """The run's return value if it should stop after ``ran``, else None."""
+        """The run's return value if it should stop after ``ran`` (or it paused), else None."""
+        if INTERRUPT_KEY in self._state:
+            return ran[0].action, None, self._state
         nxt = self._next_meta()
         if nxt is not None and nxt.name in halt_before:
             return nxt.action, None, self._state
@@ -627,16 +580,26 @@ class Application(Generic[StateType]):
         self.validate_correct_async_use()
         hb, ha, inputs = self._process_control_flow_params(halt_before, halt_after, inputs)
         token = self._exec_mark(ExecuteMethod.iterate) if self._hooks.exec else None
+        owner = token is not None
         exc: BaseException | None = None
         try:
-            if token is not None:
+            if owner:
                 self._fire("pre_run_execute_call", **self._exec_kwargs(ExecuteMethod.iterate))
             hb_set, ha_set = set(hb), set(ha)
             ran = None
+            guard = self._loop_guard("iterate", hb, ha)
             while self._next_meta() is not None:
+                if guard is not None:
+                    guard()
                 ran = self._step(inputs)
                 assert ran is not None
-                yield ran[0].action, ran[1], ran[2]
+                # Release the app while suspended: the mark lives in the caller's context, and calls
+                # made between two next()s must fire their own execute-call hooks.
+                token = self._exec_yield(token)
+                try:
+                    yield ran[0].action, ran[1], ran[2]
+                finally:
+                    token = self._exec_resume(owner, ExecuteMethod.iterate)
                 halted = self._halt(ran, hb_set, ha_set)
                 if halted is not None:
                     return halted
@@ -645,7 +608,7 @@ class Application(Generic[StateType]):
             exc = e
             raise
         finally:
-            if token is not None:
+            if owner:
                 try:
                     self._fire(
                         "post_run_execute_call",
@@ -653,7 +616,8 @@ class Application(Generic[StateType]):
                         **self._exec_kwargs(ExecuteMethod.iterate),
                     )
                 finally:
-                    self._exec_unmark(token)
+                    if token is not None:
+                        self._exec_unmark(token)
 
     async def aiterate(
         self,
@@ -665,22 +629,30 @@ class Application(Generic[StateType]):
         """Async ``iterate`` (async generators cannot return a value; use ``arun`` for it)."""
         hb, ha, inputs = self._process_control_flow_params(halt_before, halt_after, inputs)
         token = self._exec_mark(ExecuteMethod.aiterate) if self._hooks.exec else None
+        owner = token is not None
         exc: BaseException | None = None
         try:
-            if token is not None:
+            if owner:
                 await self._afire("pre_run_execute_call", **self._exec_kwargs(ExecuteMethod.aiterate))
             hb_set, ha_set = set(hb), set(ha)
+            guard = self._loop_guard("aiterate", hb, ha)
             while self._next_meta() is not None:
+                if guard is not None:
+                    guard()
                 ran = await self._astep(inputs)
                 assert ran is not None
-                yield ran[0].action, ran[1], ran[2]
+                token = self._exec_yield(token)  # as in iterate
+                try:
+                    yield ran[0].action, ran[1], ran[2]
+                finally:
+                    token = self._exec_resume(owner, ExecuteMethod.aiterate)
                 if self._halt(ran, hb_set, ha_set) is not None:
                     return
         except BaseException as e:
             exc = e
             raise
         finally:
-            if token is not None:
+            if owner:
                 try:
                     await self._afire(
                         "post_run_execute_call",
@@ -688,7 +660,8 @@ class Application(Generic[StateType]):
                         **self._exec_kwargs(ExecuteMethod.aiterate),
                     )
                 finally:
-                    self._exec_unmark(token)
+                    if token is not None:
+                        self._exec_unmark(token)
 
     def run(
         self,
@@ -708,7 +681,10 @@ class Application(Generic[StateType]):
     ) -> tuple[Action | None, Any, State[Any]]:
         ran = None
         step = self._step
+        guard = self._loop_guard("run", hb, ha)
         while self._next_meta() is not None:
+            if guard is not None:
+                guard()
             ran = step(inputs)
             assert ran is not None
             halted = self._halt(ran, hb, ha)
@@ -732,7 +708,10 @@ class Application(Generic[StateType]):
     ) -> tuple[Action | None, Any, State[Any]]:
         ran = None
         astep = self._astep
+        guard = self._loop_guard("arun", hb, ha)
         while self._next_meta() is not None:
+            if guard is not None:
+                guard()
             ran = await astep(inputs)
             assert ran is not None
             halted = self._halt(ran, hb, ha)
@@ -785,7 +764,7 @@ def _no_inject(name: str) -> Any:  # pragma: no cover -- only called when an act
     raise AssertionError(name)
 
 
-from burr.core import _stream_drivers  # noqa: E402
+from burr.core import _step_drivers, _stream_drivers  # noqa: E402
 from burr.core._builder import ApplicationBuilder  # noqa: E402
 
 ApplicationBuilder.__module__ = __name__

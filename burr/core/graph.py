@@ -10,12 +10,15 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Union
 
 from burr.core.action import Action, Condition, FunctionBasedAction, create_action, default
+from burr.core.policies import current_error, is_exception_condition
 from burr.core.validation import BASE_ERROR_MESSAGE
 
 if TYPE_CHECKING:
     import graphviz
 
 logger = logging.getLogger(__name__)
+
+ERROR_EDGE_COLOR = "#d62728"  # exception transitions, in visualize() and to_mermaid()
 
 TransitionSource = Union[str, list[str]]
 TransitionTuple = Union[tuple[TransitionSource, str], tuple[TransitionSource, str, Condition]]
@@ -70,7 +73,10 @@ class Graph:
         """The entrypoint when nothing ran yet, else the target of the first transition that holds."""
         if prior_step is None:
             return self.get_action(entrypoint)
+        failed = current_error(state) is not None  # then only on_exception transitions apply
         for target, condition in self._adjacency.get(prior_step, ()):
+            if is_exception_condition(condition) != failed:
+                continue
             if condition._always_true or condition._evaluate(state):
                 return target
         return None
@@ -97,18 +103,28 @@ class Graph:
         """Names of actions no transition path from ``entrypoint`` can reach.
 
         Transitions declared after a ``default`` one from the same source are never taken, so
-        they do not count.
+        they do not count (``on_exception`` ones always do: they are checked separately).
         """
         seen = {entrypoint}
         stack = [entrypoint]
         while stack:
-            for target, condition in self._adjacency.get(stack.pop(), ()):
-                if target.name not in seen:
-                    seen.add(target.name)
-                    stack.append(target.name)
-                if condition._always_true:
-                    break
+            for target in self.possible_targets(stack.pop()):
+                if target not in seen:
+                    seen.add(target)
+                    stack.append(target)
         return set(self._action_map) - seen
+
+    def possible_targets(self, action_name: str) -> list[str]:
+        """Names of the actions a transition out of ``action_name`` can actually lead to."""
+        out: list[str] = []
+        defaulted = False
+        for target, condition in self._adjacency.get(action_name, ()):
+            if is_exception_condition(condition):
+                out.append(target.name)
+            elif not defaulted:
+                out.append(target.name)
+                defaulted = condition._always_true
+        return out
 
     # -- rendering -----------------------------------------------------------------------------
 
@@ -169,6 +185,16 @@ class Graph:
                 digraph.node(input_node, label=f"input: {input_}", shape="rect", style="dashed")
                 digraph.edge(input_node, action.name)
         for t in self.transitions:
+            if is_exception_condition(t.condition):  # error edges: always labelled, red
+                digraph.edge(
+                    t.from_.name,
+                    t.to.name,
+                    label=t.condition.name,
+                    style="dashed",
+                    color=ERROR_EDGE_COLOR,
+                    fontcolor=ERROR_EDGE_COLOR,
+                )
+                continue
             is_default = t.condition is default
             digraph.edge(
                 t.from_.name,
@@ -198,7 +224,8 @@ class Graph:
         """The graph as Mermaid ``flowchart`` text (no dependencies; paste into Markdown/GitHub).
 
         Default transitions are solid arrows, conditional ones dashed (labelled with the
-        condition when ``include_conditions``); runtime inputs are dashed stadium nodes.
+        condition when ``include_conditions``); error edges (``on_exception``) are red and always
+        labelled; runtime inputs are dashed stadium nodes.
         """
 
         def quote(text: str) -> str:
@@ -208,20 +235,30 @@ class Graph:
         lines = ["flowchart TD"]
         lines.extend(f"    {ids[a.name]}[{quote(a.name)}]" for a in self.actions)
         input_ids: dict[str, str] = {}
+        links = 0  # mermaid styles edges by their index among all links
+        error_links: list[int] = []
         for action in self.actions:
             for input_ in self._input_names(action):
                 if input_ not in input_ids:
                     input_ids[input_] = f"i{len(input_ids)}"
                     lines.append(f"    {input_ids[input_]}([{quote('input: ' + input_)}])")
                 lines.append(f"    {input_ids[input_]} -.-> {ids[action.name]}")
+                links += 1
         for t in self.transitions:
             src, dst = ids[t.from_.name], ids[t.to.name]
-            if t.condition is default:
+            links += 1
+            if is_exception_condition(t.condition):
+                lines.append(f"    {src} -.->|{quote(t.condition.name)}| {dst}")
+                error_links.append(links - 1)
+            elif t.condition is default:
                 lines.append(f"    {src} --> {dst}")
             elif include_conditions:
                 lines.append(f"    {src} -.->|{quote(t.condition.name)}| {dst}")
             else:
                 lines.append(f"    {src} -.-> {dst}")
+        if error_links:
+            indices = ",".join(str(i) for i in error_links)
+            lines.append(f"    linkStyle {indices} stroke:{ERROR_EDGE_COLOR},color:{ERROR_EDGE_COLOR}")
         return "\n".join(lines) + "\n"
 
 

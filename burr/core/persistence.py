@@ -17,6 +17,7 @@ import abc
 import datetime
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
+from burr.core._halt_buffer import HaltBuffer
 from burr.core.state import State
 from burr.lifecycle.base import (
     PostApplicationExecuteCallHook,
@@ -360,7 +361,7 @@ class PersisterHook(PostRunStepHook, PostApplicationExecuteCallHook):
     def __init__(self, persister: BaseStateSaver, on_every: str = "step") -> None:
         self.persister = persister
         self.on_every = _check_on_every(on_every)
-        self._pending: tuple[Any, ...] | None = None
+        self._held = HaltBuffer()
         self._writer: Any = None
         if self.on_every == "write_behind":
             from burr.core._write_behind import WriteBehind
@@ -382,7 +383,7 @@ class PersisterHook(PostRunStepHook, PostApplicationExecuteCallHook):
         if self.on_every == "step":
             self.persister.save(*args)
         elif self.on_every == "halt":
-            self._pending = args
+            self._held.add(args)
         else:
             self._writer.submit(args)
 
@@ -400,9 +401,9 @@ class PersisterHook(PostRunStepHook, PostApplicationExecuteCallHook):
 
     def flush(self) -> None:
         """Save whatever the cadence has held back (a no-op for ``"step"``)."""
-        if self.on_every == "halt" and self._pending is not None:
-            args, self._pending = self._pending, None
-            self.persister.save(*args)
+        if self.on_every == "halt":
+            for args in self._held.take():
+                self.persister.save(*args)
         elif self._writer is not None:
             self._writer.flush()
 
@@ -413,7 +414,7 @@ class PersisterHookAsync(PostRunStepHookAsync, PostApplicationExecuteCallHookAsy
     def __init__(self, persister: AsyncBaseStateSaver, on_every: str = "step") -> None:
         self.persister = persister
         self.on_every = _check_on_every(on_every)
-        self._pending: tuple[Any, ...] | None = None
+        self._held = HaltBuffer()
         self._writer: Any = None
         if self.on_every == "write_behind":
             from burr.core._write_behind import AsyncWriteBehind
@@ -435,7 +436,7 @@ class PersisterHookAsync(PostRunStepHookAsync, PostApplicationExecuteCallHookAsy
         if self.on_every == "step":
             await self.persister.save(*args)
         elif self.on_every == "halt":
-            self._pending = args
+            self._held.add(args)
         else:
             await self._writer.submit(args)
 
@@ -453,14 +454,15 @@ class PersisterHookAsync(PostRunStepHookAsync, PostApplicationExecuteCallHookAsy
 
     async def flush(self) -> None:
         """Save whatever the cadence has held back."""
-        if self.on_every == "halt" and self._pending is not None:
-            args, self._pending = self._pending, None
-            await self.persister.save(*args)
+        if self.on_every == "halt":
+            for args in self._held.take():
+                await self.persister.save(*args)
         elif self._writer is not None:
             await self._writer.flush()
 
 
 from burr.core._persist_sqlite import SQLitePersister  # noqa: E402  (needs the interfaces above)
+from burr.core._sql import StepInfo  # noqa: E402
 
 SQLLitePersister = SQLitePersister
 
@@ -483,4 +485,5 @@ __all__ = [
     "PersisterHookAsync",
     "SQLitePersister",
     "SQLLitePersister",
+    "StepInfo",
 ]

@@ -111,8 +111,8 @@ class RetryPolicy:
     scaled by a random factor in ``[1 - jitter, 1]`` (``jitter=0`` waits exactly that long).
     ``retry_on``: exception types (default ``Exception``) or a predicate ``exc -> bool``.
     ``KeyboardInterrupt``, ``SystemExit``, ``GeneratorExit``, ``asyncio.CancelledError`` and an
-    ``Interrupt`` are never retried. A streaming action is retried only if it failed before
-    yielding its first item (what was streamed cannot be taken back).
+    ``Interrupt`` are never retried. Under ``stream_result`` a streaming action is retried only
+    if it failed before its first item (what was streamed cannot be taken back).
     """
 
     max_attempts: int = 3
@@ -124,7 +124,11 @@ class RetryPolicy:
 
     def __post_init__(self) -> None:
         name = "RetryPolicy"
-        if not isinstance(self.max_attempts, int) or isinstance(self.max_attempts, bool) or self.max_attempts < 1:
+        if (
+            not isinstance(self.max_attempts, int)
+            or isinstance(self.max_attempts, bool)
+            or self.max_attempts < 1
+        ):
             raise _bad(name, "max_attempts", self.max_attempts, "must be an int >= 1 (1 means no retries)")
         for field in ("initial_delay", "max_delay"):
             value = getattr(self, field)
@@ -139,11 +143,18 @@ class RetryPolicy:
             retry_on = tuple(retry_on)
             object.__setattr__(self, "retry_on", retry_on)
         if isinstance(retry_on, tuple):
-            if not retry_on or not all(isinstance(t, type) and issubclass(t, BaseException) for t in retry_on):
+            if not retry_on or not all(
+                isinstance(t, type) and issubclass(t, BaseException) for t in retry_on
+            ):
                 raise _bad(name, "retry_on", retry_on, "must list exception classes, e.g. (TimeoutError,)")
-        elif not (isinstance(retry_on, type) and issubclass(retry_on, BaseException)) and not callable(retry_on):
+        elif not (isinstance(retry_on, type) and issubclass(retry_on, BaseException)) and not callable(
+            retry_on
+        ):
             raise _bad(
-                name, "retry_on", retry_on, "must be an exception class, a tuple of them, or a predicate exc -> bool"
+                name,
+                "retry_on",
+                retry_on,
+                "must be an exception class, a tuple of them, or a predicate exc -> bool",
             )
 
     def should_retry(self, exc: BaseException) -> bool:
@@ -183,11 +194,15 @@ class TimeoutPolicy:
 
     def __post_init__(self) -> None:
         if self.seconds is None and self.idle is None:
-            raise ValueError("TimeoutPolicy() needs seconds=... (whole attempt) and/or idle=... (between yields).")
+            raise ValueError(
+                "TimeoutPolicy() needs seconds=... (whole attempt) and/or idle=... (between yields)."
+            )
         for field in ("seconds", "idle"):
             value = getattr(self, field)
             if value is not None and (not _is_number(value) or value <= 0):
-                raise _bad("TimeoutPolicy", field, value, "must be a number of seconds > 0 (or None for no limit)")
+                raise _bad(
+                    "TimeoutPolicy", field, value, "must be a number of seconds > 0 (or None for no limit)"
+                )
 
     @property
     def first_limit(self) -> float:
@@ -399,7 +414,9 @@ class Interrupt(Exception):
     the committed state, with the answer.
     """
 
-    def __init__(self, request: Any, *, state: State[Any] | None = None, answer_input: str = "answer") -> None:
+    def __init__(
+        self, request: Any, *, state: State[Any] | None = None, answer_input: str = "answer"
+    ) -> None:
         super().__init__(f"Interrupt waiting for input `{answer_input}`: {request!r:.200}")
         if not isinstance(answer_input, str) or not answer_input or answer_input.startswith("__"):
             raise ValueError(

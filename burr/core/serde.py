@@ -51,7 +51,10 @@ class StringDispatch:
         func = self.func_map.get(key)
         if func is None:
             raise ValueError(
-                f"No function registered for key: {key}. Registered keys are {sorted(self.func_map)}. "
+                # Both key phrases: Apache Burr 0.43 says "No deserializer registered", 0.40 said
+                # "No function registered"; users match either.
+                f"No deserializer registered for key: {key!r} (No function registered for key: {key}). "
+                f"Registered keys are {sorted(self.func_map)}. "
                 f"Register a deserializer with @burr.core.serde.deserializer.register({key!r}) (and import "
                 "the module that does so before loading)."
             )

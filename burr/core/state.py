@@ -490,7 +490,8 @@ class State(Mapping[str, Any], Generic[StateType]):
         """Remove the keys in ``delete``, or every key not in ``keep`` (exactly one of the two)."""
         if delete is not None and keep is not None:
             raise ValueError(
-                f"State.wipe() takes delete= or keep=, not both (got delete={delete}, keep={keep})."
+                "You cannot specify both delete and keep: State.wipe() takes delete= or keep=, not both "
+                f"(got delete={delete}, keep={keep})."
             )
         if delete is None and keep is None:
             raise TypeError(
@@ -520,8 +521,9 @@ class State(Mapping[str, Any], Generic[StateType]):
                 d[k] = self._d[k]
             elif not ignore_missing:
                 raise KeyError(
-                    f'Key "{k}" not found in state (subset of {list(keys)}); known keys: '
-                    f"{[k for k in self._d if not _is_internal(k)]}. Pass ignore_missing=True to skip it."
+                    f'Key "{k}" not found in state. Keys state knows about are: '
+                    f"{[k for k in self._d if not _is_internal(k)]} (subset of {list(keys)}). Pass "
+                    "ignore_missing=True to skip missing keys."
                 )
         gone = [k for k in self._d if k not in d]
         return self._derive(d, tuple(("delete", k, None) for k in gone))

@@ -120,7 +120,8 @@ def subset_model(
     return subset
 
 
-def _current_action_name(fallback: str) -> str:
+def _current_action_name(fallback: str | None) -> str | None:
+    """The running action's name (the function name is only a fallback: actions can be renamed)."""
     try:
         from burr.core.application import ApplicationContext
     except ImportError:  # pragma: no cover - engine always present in a full install
@@ -179,7 +180,7 @@ class PydanticTypingSystem(TypingSystem[Model]):
         )
 
     def validate_state(self, state: State[Any]) -> None:
-        _validate(self.model_type, _present_fields(self.model_type, state), None, "for")
+        _validate(self.model_type, _present_fields(self.model_type, state), _current_action_name(None), "in")
 
     def construct_data(self, state: State[Any]) -> Model:
         present = _present_fields(self.model_type, state)
@@ -188,11 +189,12 @@ class PydanticTypingSystem(TypingSystem[Model]):
             for name, info in self.model_type.model_fields.items()
             if info.is_required() and name not in present
         ]
+        action = _current_action_name(None)
         if not missing_required:
-            return _validate(self.model_type, present, None, "for")
+            return _validate(self.model_type, present, action, "in")
         # A class-based action sees only the fields it reads: validate those, leave the rest unset.
         partial = subset_model(self.model_type, list(present), [], "Partial")
-        validated = _validate(partial, present, None, "for")
+        validated = _validate(partial, present, action, "in")
         return self.model_type.model_construct(_fields_set=set(present), **dict(validated))
 
     def construct_state(self, data: Model) -> State[Model]:

@@ -29,6 +29,7 @@ import json
 import math
 import os
 import queue
+import sys
 import threading
 import time
 import warnings
@@ -251,7 +252,8 @@ class _Writer:
     def drain(self) -> None:
         """Encode everything queued and hand it to the I/O thread (blocks only if that thread is
         ``MAX_IO_BATCHES`` batches behind: back-pressure, nothing is dropped)."""
-        self._ensure_thread()
+        if not self._ensure_thread():
+            return  # interpreter shutdown: the atexit flush already wrote what it could
         with self._encode_lock:
             q = self._queue
             batch = []
@@ -268,18 +270,25 @@ class _Writer:
         if threading.current_thread() is self._thread:
             self._drain_here()
             return True
+        if not self._ensure_thread():
+            return False  # interpreter shutdown: the atexit flush already wrote what it could
         self.drain()
         done = threading.Event()
         self._io.put(("event", done, None))
         return done.wait(timeout)
 
-    def _ensure_thread(self) -> None:
+    def _ensure_thread(self) -> bool:
+        """Start the I/O thread if needed; False when none can run (interpreter shutting down, where
+        starting a thread can hang): the caller then writes on its own thread."""
         if self._thread is not None and self._thread.is_alive():
-            return
+            return True
+        if sys.is_finalizing():
+            return False
         with self._start_lock:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="burr-tracking-writer", daemon=True)
                 self._thread.start()
+        return True
 
     # -- the I/O thread ----------------------------------------------------------------------------
 
@@ -289,21 +298,46 @@ class _Writer:
                 kind, a, b = self._io.get(timeout=self.flush_interval)
             except queue.Empty:
                 try:
-                    self.drain()  # records of a slow app: write them within flush_interval
+                    self._drain_here()  # records of a slow app: write them within flush_interval
                 except Exception as e:
                     warnings.warn(f"Burr tracking dropped a batch it could not encode: {e!r}", stacklevel=1)
                 continue
-            try:
-                if kind == "lines":
-                    self._write_pending(a)
-                elif kind == "file":
-                    self._write_file(a, b)
-                else:
-                    a.set()
-            except Exception as e:  # never let the writer die: the app must keep running
-                warnings.warn(
-                    f"Burr tracking writer hit an unexpected error and dropped a batch: {e!r}", stacklevel=1
-                )
+            self._process(kind, a, b)
+
+    def _process(self, kind: str, a: Any, b: Any) -> None:
+        try:
+            if kind == "lines":
+                self._write_pending(a)
+            elif kind == "file":
+                self._write_file(a, b)
+            else:
+                a.set()
+        except Exception as e:  # never let the writer die: the app must keep running
+            warnings.warn(
+                f"Burr tracking writer hit an unexpected error and dropped a batch: {e!r}", stacklevel=1
+            )
+
+    def _drain_here(self) -> None:
+        """The I/O thread's own drain: it must not wait on its own (possibly full) queue, so it
+        writes what is already queued (encoded earlier, so it goes first), then the new batch.
+        When a producer holds the lock it is draining (and may be waiting for us): do nothing."""
+        if not self._encode_lock.acquire(blocking=False):
+            return
+        try:
+            while True:
+                try:
+                    self._process(*self._io.get_nowait())
+                except queue.Empty:
+                    break
+            q = self._queue
+            batch = []
+            while q:
+                batch.append(q.popleft())
+            if batch:
+                for item in self._encode_batch(batch):
+                    self._process(*item)
+        finally:
+            self._encode_lock.release()
 
     # -- encoding (on whichever thread drains) -----------------------------------------------------
 

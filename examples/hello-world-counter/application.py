@@ -1,13 +1,22 @@
 """Hello world: a counter that counts to a limit, then stops.
 
-Run it with ``python examples/hello-world-counter/application.py``.
+In memory by default; ``--persist`` saves every step to SQLite (run it twice: the second run picks up
+where the first stopped), ``--track`` records the run for the tracker UI (``burr``).
+
+    python application.py
+    python application.py --persist --steps 3      # count to 3, then stop
+    python application.py --persist                # resume: count 4..10
+    python application.py --track
 """
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
 
 from burr.core import Application, ApplicationBuilder, State, action, default, expr
+
+PROJECT = "demo_counter"
 
 
 @action(reads=["counter"], writes=["counter"])
@@ -24,8 +33,15 @@ def result(state: State) -> State:
     return state
 
 
-def build_application(count_up_to: int = 10, app_id: str | None = None, tracker: Any = None) -> Application:
-    """The counter application: ``counter`` repeats while below ``count_up_to``, then ``result``."""
+def build_application(
+    count_up_to: int = 10, app_id: str | None = None, tracker: Any = None, persister: Any = None
+) -> Application[Any]:
+    """The counter: ``counter`` repeats while below ``count_up_to``, then ``result``.
+
+    With ``persister`` the application resumes from the last saved step of ``app_id`` (and saves
+    every step); without one it starts at zero in memory. ``tracker`` is a tracker object or
+    ``"local"``.
+    """
     builder = (
         ApplicationBuilder()
         .with_actions(counter=counter, result=result)
@@ -33,17 +49,59 @@ def build_application(count_up_to: int = 10, app_id: str | None = None, tracker:
             ("counter", "counter", expr(f"counter < {count_up_to}")),
             ("counter", "result", default),
         )
-        .with_state(counter=0)
-        .with_entrypoint("counter")
     )
+    if persister is not None:
+        builder = builder.initialize_from(
+            persister, resume_at_next_action=True, default_state={"counter": 0}, default_entrypoint="counter"
+        ).with_state_persister(persister)
+    else:
+        builder = builder.with_state(counter=0).with_entrypoint("counter")
     if app_id is not None:
         builder = builder.with_identifiers(app_id=app_id)
     if tracker is not None:
-        builder = builder.with_tracker(tracker)
+        builder = (
+            builder.with_tracker(tracker, project=PROJECT)
+            if isinstance(tracker, str)
+            else builder.with_tracker(tracker)
+        )
     return builder.build()
 
 
-if __name__ == "__main__":
-    app = build_application()
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count-up-to", type=int, default=10)
+    parser.add_argument("--persist", action="store_true", help="save steps to SQLite and resume from them")
+    parser.add_argument("--db", default="counter.db", help="SQLite file used with --persist")
+    parser.add_argument("--app-id", default=None, help="application id (reuse it with --persist to resume)")
+    parser.add_argument("--track", action="store_true", help="record the run for the tracker UI (`burr`)")
+    parser.add_argument("--steps", type=int, default=None, help="stop after this many steps (resume later)")
+    args = parser.parse_args()
+    persister = None
+    if args.persist:
+        from burr.core.persistence import SQLitePersister
+
+        persister = SQLitePersister(args.db, table_name="counter")
+        persister.initialize()
+    app = build_application(
+        count_up_to=args.count_up_to,
+        app_id=args.app_id or ("my-counter" if args.persist else None),
+        tracker="local" if args.track else None,
+        persister=persister,
+    )
+    if app.sequence_id is not None:
+        print(f"resumed {app.uid} at step {app.sequence_id} (counter={app.state['counter']})")
+    if not app.has_next_action():
+        print(f"{app.uid} already finished: counter={app.state['counter']}")
+        return
+    if args.steps is not None:
+        for _ in range(args.steps):
+            if app.step() is None:
+                break
+        print(f"stopped at step {app.sequence_id}: counter={app.state['counter']}")
+        return
     action_, _, state = app.run(halt_after=["result"])
     print(f"{action_.name}: counter={state['counter']}")
+
+
+if __name__ == "__main__":
+    main()

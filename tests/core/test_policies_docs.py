@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pathlib
 import re
+import sys
+import types
 
 import pytest
 
@@ -17,7 +19,11 @@ def test_the_policies_page_has_snippets() -> None:
 
 @pytest.mark.parametrize("index", range(len(SNIPPETS)))
 def test_policies_doc_snippet_runs(index: int) -> None:
-    exec(
-        compile(SNIPPETS[index], f"docs/policies.md#snippet{index}", "exec"),
-        {"__name__": f"doc_snippet_{index}"},
-    )
+    # a real, imported module: persisted dataclasses are looked up by module name
+    module = types.ModuleType(f"policies_doc_snippet_{index}")
+    sys.modules[module.__name__] = module
+    try:
+        code = compile(SNIPPETS[index], f"docs/policies.md#snippet{index}", "exec", dont_inherit=True)
+        exec(code, module.__dict__)
+    finally:
+        del sys.modules[module.__name__]

@@ -160,3 +160,28 @@ def test_interrupt_resumes_in_a_new_process_from_the_sqlite_persister(tmp_path: 
     second = _run(script, db, log, True)
     assert second == {"action": "send", "sent": "hello offsite", "pending": None}
     assert (tmp_path / "work.log").read_text().splitlines() == ["drafted"]
+
+
+def test_the_answer_reaches_only_the_paused_step_not_later_steps_of_the_same_call() -> None:
+    @action(reads=["drafts"], writes=["drafts"])
+    def draft(state: State) -> State:
+        return state.update(drafts=state["drafts"] + 1)
+
+    @action(reads=["drafts"], writes=["decision"])
+    def review(state: State, answer: str | None = None) -> State:
+        if answer is None:
+            raise Interrupt(f"approve draft {state['drafts']}?")
+        return state.update(decision=answer)
+
+    app = (
+        ApplicationBuilder()
+        .with_actions(draft, review)
+        .with_transitions(("draft", "review"), ("review", "draft"))
+        .with_entrypoint("draft")
+        .with_state(drafts=0)
+        .build()
+    )
+    app.run(halt_after=[])
+    app.run(halt_after=[], inputs={"answer": "revise"})  # review -> draft -> review pauses again
+    pending = app.pending_interrupt
+    assert pending is not None and pending.request == "approve draft 2?" and app.state["decision"] == "revise"

@@ -293,3 +293,101 @@ def test_sync_streaming_idle_timeout_is_checked_between_yields() -> None:
     with pytest.raises(ActionTimeoutError):
         for _ in container:
             pass
+
+
+def test_a_streaming_action_run_by_run_is_retried_as_a_whole() -> None:
+    calls = {"n": 0}
+
+    @streaming_action(reads=[], writes=["text"])
+    def stream_llm(state: State) -> Any:
+        calls["n"] += 1
+        yield {"delta": "Hel"}, None
+        if calls["n"] == 1:
+            raise ConnectionError("stream dropped")
+        yield {"text": "Hello"}, state.update(text="Hello")
+
+    app = ApplicationBuilder().with_actions(stream_llm).with_transitions().with_entrypoint("stream_llm")
+    _, _, state = app.with_policies(stream_llm=NO_WAIT).build().run(halt_after=["stream_llm"])
+    assert state["text"] == "Hello" and calls["n"] == 2
+
+
+async def test_a_sync_action_in_an_async_app_times_out_without_blocking_the_loop() -> None:
+    release = threading.Event()
+
+    @action(reads=[], writes=[])
+    def blocking(state: State) -> State:
+        release.wait(30)
+        return state
+
+    app = ApplicationBuilder().with_actions(blocking).with_transitions().with_entrypoint("blocking")
+    app = app.with_policies(blocking=TimeoutPolicy(0.05)).build()
+    try:
+        with pytest.raises(ActionTimeoutError):
+            await app.arun(halt_after=["blocking"])
+    finally:
+        release.set()
+
+
+def test_the_tracker_logs_one_entry_per_attempt(tmp_path: Any) -> None:
+    from burr.tracking import LocalTrackingClient
+    from burr.tracking.common.logs import read_log
+
+    tracker = LocalTrackingClient(project="attempts", storage_dir=str(tmp_path))
+    act, _ = flaky(2)
+    app = app_with(act, call_llm=NO_WAIT).with_tracker(tracker).with_identifiers(app_id="t1").build()
+    app.run(halt_after=["call_llm"])
+    tracker.flush()
+    records = read_log(str(tmp_path / "attempts" / "t1" / "log.jsonl")).records
+    ends = [r for r in records if r["type"] == "end_entry"]
+    assert [(r["sequence_id"], r["exception"] is None) for r in ends] == [(0, False), (0, False), (0, True)]
+
+
+def test_action_policies_apply_in_parallel_branches_built_without_the_builder() -> None:
+    from burr.core.parallelism import MapStates
+
+    calls = {"n": 0}
+
+    @retry(max_attempts=2, initial_delay=0)
+    @action(reads=["x"], writes=["y"])
+    def branch(state: State) -> State:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise ConnectionError("first call fails")
+        return state.update(y=state["x"])
+
+    class Fan(MapStates):
+        def action(self, state: State, inputs: dict[str, Any]) -> Any:
+            return branch
+
+        def states(self, state: State, context: Any, inputs: dict[str, Any]) -> Any:
+            yield state.update(x=1)
+
+        def reduce(self, state: State, states: Any) -> State:
+            return state.update(ys=[s["y"] for s in states])
+
+        @property
+        def reads(self) -> list[str]:
+            return []
+
+        @property
+        def writes(self) -> list[str]:
+            return ["ys"]
+
+    app = ApplicationBuilder().with_actions(fan=Fan()).with_transitions().with_entrypoint("fan").build()
+    _, _, state = app.run(halt_after=["fan"])
+    assert state["ys"] == [1] and calls["n"] == 2
+
+
+async def test_async_persister_stores_only_the_final_outcome_of_a_retried_step(tmp_path: Any) -> None:
+    pytest.importorskip("aiosqlite", reason="the async SQLite persister needs aiosqlite (burr[aiosqlite])")
+    from burr.integrations.persisters.b_aiosqlite import AsyncSQLitePersister
+
+    persister = await AsyncSQLitePersister.from_values(str(tmp_path / "a.db"), table_name="retry_async")
+    await persister.initialize()
+    act, _ = flaky(2)
+    builder = app_with(act, call_llm=NO_WAIT).with_state_persister(persister).with_identifiers(app_id="a3")
+    app = await builder.abuild()
+    await app.arun(halt_after=["call_llm"])
+    loaded = await persister.load(None, "a3")
+    assert loaded is not None and (loaded["sequence_id"], loaded["status"]) == (0, "completed")
+    await persister.cleanup()

@@ -186,8 +186,8 @@ def test_error_edges_are_drawn_in_graphviz() -> None:
 
 def test_error_edges_are_in_the_tracker_graph(tmp_path: Any) -> None:
     tracker = LocalTrackingClient(project="policies", storage_dir=str(tmp_path))
-    app = routed_app(ValueError()).with_tracker(tracker).with_identifiers(app_id="g1").build()
-    assert app is not None
+    routed_app(ValueError()).with_tracker(tracker).with_identifiers(app_id="g1").build()
+    tracker.flush()
     graph = json.loads((tmp_path / "policies" / "g1" / "graph.json").read_text())
     conditions = {(t["from_"], t["to"]): t["condition"] for t in graph["transitions"]}
     assert conditions[("call_llm", "back_off")] == "on_exception(RateLimited)"
@@ -327,3 +327,26 @@ def test_strict_run_rejects_a_halt_that_can_never_be_reached() -> None:
 def test_builder_policies_with_bad_input_fail_at_build(kwargs: dict, phrase: str) -> None:
     with pytest.raises(ValueError, match=phrase):
         spinning().with_state(n=0).with_policies(**kwargs).build()
+
+
+def test_an_error_edge_declared_after_a_default_one_still_counts_as_reachable() -> None:
+    app = (
+        ApplicationBuilder()
+        .with_actions(call_llm=failing(ValueError("x")), show=show, apologize=apologize)
+        .with_transitions(("call_llm", "show"), ("call_llm", "apologize", on_exception()))
+        .with_entrypoint("call_llm")
+        .with_state(answer=None)
+        .with_strict_checks()
+        .build()
+    )
+    ran, _, state = app.run(halt_after=["apologize", "show"])
+    assert ran.name == "apologize" and state[ERROR_KEY]["message"] == "x"
+
+
+def test_graph_get_next_node_follows_the_error_route_only_after_a_failure() -> None:
+    graph = routed_app(ValueError()).build().graph
+    failed = {ERROR_KEY: {"types": ["ValueError"], "sequence_id": 0, "action": "call_llm"}}
+    after_failure = {**failed, "__SEQUENCE_ID": 0, "__PRIOR_STEP": "call_llm"}
+    after_success = {"answer": "a", "__SEQUENCE_ID": 0, "__PRIOR_STEP": "call_llm"}
+    assert graph.get_next_node("call_llm", State(after_failure), "call_llm").name == "apologize"
+    assert graph.get_next_node("call_llm", State(after_success), "call_llm").name == "show"

@@ -272,7 +272,9 @@ def test_stream_yielding_non_tuple_raises() -> None:
         container.get()
 
 
-def test_exception_after_items_finishes_stream_with_last_item() -> None:
+def test_exception_after_items_in_single_step_stream_propagates() -> None:
+    # Observed with Apache Burr 0.43 (tests/compat streaming scenario): only multi-step streams
+    # finish gracefully; a single-step stream has no state to finish with.
     @streaming_action(reads=[], writes=[])
     def flaky(state: State) -> Generator[Any, None, None]:
         yield {"tok": 1}, None
@@ -280,8 +282,9 @@ def test_exception_after_items_finishes_stream_with_last_item() -> None:
 
     app = ApplicationBuilder().with_actions(flaky=flaky).with_transitions().with_entrypoint("flaky").build()
     _, container = app.stream_result(halt_after=["flaky"])
-    result, state = container.get()
-    assert result == {"tok": 1} and state["__PRIOR_STEP"] == "flaky"
+    with pytest.raises(RuntimeError, match="connection lost"):
+        container.get()
+    assert "__PRIOR_STEP" not in app.state
 
 
 def test_exception_before_any_item_propagates(recorder: Any) -> None:

@@ -89,6 +89,26 @@ def test_example_runs_as_a_script_offline(name: str, tmp_path: Path) -> None:
         assert text in done.stdout
 
 
+def test_counter_resumes_from_sqlite_with_persist(tmp_path: Path) -> None:
+    script = str(EXAMPLES_DIR / "hello-world-counter" / "application.py")
+
+    def run(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, script, "--persist", *args],
+            cwd=tmp_path,
+            env=offline_env(),
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        return done.stdout
+
+    assert "stopped at step 2: counter=3" in run("--steps", "3")
+    resumed = run()
+    assert "resumed my-counter at step 2 (counter=3)" in resumed
+    assert "counted to 4" in resumed and "result: counter=10" in resumed
+
+
 def test_chatbot_resumes_the_conversation_from_sqlite(tmp_path: Path) -> None:
     script = str(EXAMPLES_DIR / "chatbot" / "application.py")
     for message in ("hello", "how many messages have I sent?"):
@@ -167,7 +187,22 @@ def _drive_simulation(module: ModuleType, tracker: Any, tmp: Path) -> None:
     assert result["arrived"] == result["departed"] + result["still_waiting"]
 
 
+def _drive_counter(module: ModuleType, tracker: Any, tmp: Path) -> None:
+    _action, _result, state = module.build_application(count_up_to=3, tracker=tracker).run(
+        halt_after=["result"]
+    )
+    assert state["counter"] == 3
+
+
+def _drive_parallel(module: ModuleType, tracker: Any, tmp: Path) -> None:
+    app = module.build_application(tracker=tracker)
+    _action, _result, state = app.run(halt_after=["synthesize"], inputs={"delay": 0})
+    assert state["answer"].startswith("Q: ")
+
+
 DRIVERS: dict[str, Callable[[ModuleType, Any, Path], None]] = {
+    "hello-world-counter": _drive_counter,
+    "parallel-map-reduce": _drive_parallel,
     "chatbot": _drive_chatbot,
     "streaming-fastapi": _drive_streaming,
     "rag-chatbot": _drive_rag,

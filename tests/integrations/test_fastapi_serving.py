@@ -418,6 +418,7 @@ def async_server(tmp_path: Path) -> Iterator[str]:
     )
     with running(api) as url:
         yield url
+    asyncio.run(persister.cleanup())
 
 
 def test_async_app_steps_through_async_persister(async_server: str) -> None:
@@ -446,3 +447,22 @@ def test_async_app_unknown_is_404_and_missing_input_is_422(async_server: str) ->
     assert httpx.post(f"{async_server}/aecho/nope/step").status_code == 404
     httpx.post(f"{async_server}/aecho", json={"app_id": "a3"})
     assert httpx.post(f"{async_server}/aecho/a3/step", json={"inputs": {}}).status_code == 422
+
+
+def test_routes_can_be_added_to_a_router_with_its_own_prefix(tmp_path: Path) -> None:
+    from fastapi import APIRouter
+
+    router = APIRouter(prefix="/v1")
+    add_application_routes(
+        router,
+        counter_definition,
+        _persister(tmp_path / "r.db"),
+        entrypoint="increment",
+        default_state={"count": 5},
+    )
+    api = FastAPI()
+    api.include_router(router)
+    with running(api) as url:
+        created = httpx.post(f"{url}/v1/apps", json={"app_id": "r1"})
+        stepped = httpx.post(f"{url}/v1/apps/r1/step")
+    assert (created.status_code, stepped.json()["state"]) == (201, {"count": 6})

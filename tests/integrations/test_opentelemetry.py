@@ -187,3 +187,43 @@ def test_init_instruments_rejects_unknown_names() -> None:
 
 def test_init_instruments_skips_libraries_not_imported() -> None:
     assert init_instruments("marqo", tracer_provider=PROVIDER) == []
+
+
+GLOBAL_PROVIDER_SCRIPT = """
+import os, sys
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+provider = TracerProvider()
+trace.set_tracer_provider(provider)
+from burr.core import ApplicationBuilder, State, action
+from burr.tracking import LocalTrackingClient
+from burr.tracking.common import logs
+
+@action(reads=[], writes=["x"])
+def call(state: State) -> State:
+    with trace.get_tracer("instrumented-lib").start_as_current_span("lib.call") as span:
+        span.set_attribute("tokens", 7)
+    return state.update(x=1)
+
+tracker = LocalTrackingClient("g", sys.argv[1])
+app = (ApplicationBuilder().with_actions(call=call).with_transitions().with_entrypoint("call")
+       .with_identifiers(app_id="g-app").with_tracker(tracker, use_otel_tracing=True).build())
+app.run(halt_after=["call"])
+assert trace.get_tracer_provider() is provider, "global provider replaced"
+records = logs.read_log(os.path.join(tracker.storage_dir, "g-app", "log.jsonl")).records
+print([r["span_name"] for r in records if r["type"] == "begin_span"],
+      [(r["key"], r["value"]) for r in records if r["type"] == "attribute"])
+"""
+
+
+def test_tracker_mode_adds_processor_to_the_users_global_provider(tmp_path: pathlib.Path) -> None:
+    import subprocess
+    import sys
+
+    script = tmp_path / "g.py"
+    script.write_text(GLOBAL_PROVIDER_SCRIPT)
+    out = subprocess.run(
+        [sys.executable, str(script), str(tmp_path)], capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "['lib.call'] [('tokens', 7)]"

@@ -103,7 +103,7 @@ def _builder() -> ApplicationBuilder[Any]:
     return (
         ApplicationBuilder()
         .with_actions(
-            bump=bump, move=move, double=DoubleCount(), rename=Rename(), spell=spell, corrupt=corrupt
+            bump=bump, move=move, double=DoubleCount(), rename=Rename(), spell=spell, mangle=corrupt
         )
         .with_transitions(("bump", "move"), ("move", "double"), ("double", "rename"), ("rename", "spell"))
         .with_typing(PydanticTypingSystem(Profile))
@@ -145,11 +145,42 @@ def test_typed_streaming_action_streams_models_and_commits_state() -> None:
 
 
 def test_wrong_type_from_action_names_field_and_action() -> None:
-    app = _builder().with_state(Profile()).with_entrypoint("corrupt").build()
+    app = _builder().with_state(Profile()).with_entrypoint("mangle").build()
     with pytest.raises(StateValidationError, match="'count'") as info:
         app.step()
-    assert info.value.action == "corrupt"
+    assert (info.value.action, info.value.fields) == ("mangle", ["count"])
     assert app.state.data.count == 0
+
+
+@action(reads=["count"], writes=["count"])
+def untyped_write(state: State) -> State:
+    return state.update(count="lots")
+
+
+class ReadCount(SingleStepAction):
+    reads = ["count"]
+    writes = ["count"]
+
+    def run_and_update(
+        self, state: State[Profile], **run_kwargs: Any
+    ) -> tuple[dict[str, Any], State[Profile]]:
+        return {}, state.update(count=state.data.count + 1)
+
+
+def test_wrong_type_written_by_plain_action_is_reported_by_state_data() -> None:
+    app = (
+        ApplicationBuilder()
+        .with_actions(writer=untyped_write, reader=ReadCount())
+        .with_transitions(("writer", "reader"))
+        .with_typing(PydanticTypingSystem(Profile))
+        .with_state(Profile())
+        .with_entrypoint("writer")
+        .build()
+    )
+    app.step()
+    with pytest.raises(StateValidationError, match="in action 'reader'") as info:
+        app.step()
+    assert info.value.fields == ["count"]
 
 
 def test_typed_state_survives_sqlite_persistence(tmp_path: Path) -> None:
@@ -260,3 +291,36 @@ def test_typed_state_loads_back_from_tracker(tmp_path: Path) -> None:
     data = loaded.state.data
     assert isinstance(data, Profile)
     assert (data.name, data.address, data.tags) == ("tracked", Address(city="Riga"), ["z"])
+
+
+@action.pydantic(reads=["count"], writes=["count"])
+async def abump(state: Profile) -> Profile:
+    state.count += 10
+    return state
+
+
+@streaming_action.pydantic(
+    reads=["name"], writes=["name"], state_input_type=Profile, state_output_type=Profile, stream_type=Chunk
+)
+async def aspell(state: Profile):  # type: ignore[no-untyped-def]
+    for ch in state.name:
+        yield Chunk(text=ch), None
+    state.name = state.name[::-1]
+    yield Chunk(text=state.name), state
+
+
+async def test_async_typed_actions_run_under_arun_and_astream() -> None:
+    app = (
+        ApplicationBuilder()
+        .with_actions(abump=abump, aspell=aspell)
+        .with_transitions(("abump", "aspell"))
+        .with_typing(PydanticTypingSystem(Profile))
+        .with_state(Profile(name="xy"))
+        .with_entrypoint("abump")
+        .build()
+    )
+    await app.arun(halt_after=["abump"])
+    _, container = await app.astream_result(halt_after=["aspell"])
+    assert [item.text async for item in container] == ["x", "y"]
+    _, state = await container.get()
+    assert (state.data.count, state.data.name) == (10, "yx")

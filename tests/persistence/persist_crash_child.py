@@ -32,6 +32,7 @@ def make(kind: str, table: str, path: str):  # type: ignore[no-untyped-def]
 
 def main() -> None:
     kind, table, path = sys.argv[1:4]
+    on_every = sys.argv[4] if len(sys.argv) > 4 else "step"
     p = make(kind, table, path)
     p.initialize()
     app = (
@@ -39,7 +40,7 @@ def main() -> None:
         .with_actions(chat=chat)
         .with_transitions(("chat", "chat", default))
         .initialize_from(p, resume_at_next_action=True, default_state={"chat": []}, default_entrypoint="chat")
-        .with_state_persister(p)
+        .with_state_persister(p, on_every=on_every)
         .with_identifiers(app_id="crashy", partition_key="pk")
         .build()
     )

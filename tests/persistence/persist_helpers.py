@@ -20,7 +20,9 @@ def chat_states(n: int, start: Any = None) -> list[Any]:
     for i in range(first, first + n):
         new = _commit(
             prev,
-            prev.append(chat={"role": "user", "text": f"message {i}"}).increment(turns=1),
+            prev.append(chat={"role": "user", "text": f"message {i} " + "lorem ipsum " * 8}).increment(
+                turns=1
+            ),
             {"__SEQUENCE_ID": i, "__PRIOR_STEP": "chat"},
         )
         out.append(new)

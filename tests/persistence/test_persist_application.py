@@ -34,13 +34,17 @@ def remember(state: State) -> State:
     return state.append(history={"n": state["counter"]})
 
 
-def chat_app(p: Any, app_id: str = "a", on_every: str = "step", **fork: Any) -> Any:
+def chat_app(p: Any, app_id: str = "a", on_every: str = "step", notes: str = "", **fork: Any) -> Any:
     return (
         ApplicationBuilder()
         .with_actions(chat=chat)
         .with_transitions(("chat", "chat", default))
         .initialize_from(
-            p, resume_at_next_action=True, default_state={"chat": []}, default_entrypoint="chat", **fork
+            p,
+            resume_at_next_action=True,
+            default_state={"chat": [], "notes": notes},
+            default_entrypoint="chat",
+            **fork,
         )
         .with_state_persister(p, on_every=on_every)
         .with_identifiers(app_id=app_id, partition_key="u")
@@ -59,7 +63,7 @@ def test_resume_continues_the_sequence(backend: Any) -> None:
 
 
 def test_resumed_steps_are_stored_as_deltas(backend: Any) -> None:
-    app = chat_app(backend.make())
+    app = chat_app(backend.make(), notes="n" * 600)  # big enough that a delta beats a snapshot
     for _ in range(6):
         app.step()
     resumed = chat_app(backend.make())
@@ -177,3 +181,141 @@ def test_apache_burr_history_forks(tmp_path: Path) -> None:
     fork.step()
     assert p.load("user-1", "new")["state"]["counter"] == 4
     assert "new" in p.list_app_ids("user-1")
+
+
+BURR_TABLE = (
+    "CREATE TABLE {t} (partition_key TEXT DEFAULT '', app_id TEXT NOT NULL, sequence_id INTEGER NOT NULL, "
+    "position TEXT NOT NULL, status TEXT NOT NULL, state {state} NOT NULL, created_at TIMESTAMP DEFAULT "
+    "CURRENT_TIMESTAMP, PRIMARY KEY (partition_key, app_id, sequence_id, position))"
+)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_table_in_apache_burr_schema_resumes_and_gets_columns_added(kind: str, tmp_path: Path) -> None:
+    from persist_helpers import SyncBackend
+
+    backend = SyncBackend(kind, tmp_path)
+    try:
+        if kind == "sqlite":
+            import sqlite3
+
+            conn: Any = sqlite3.connect(backend.path)
+            conn.execute(BURR_TABLE.format(t=backend.table, state="TEXT"))
+            rows = [("u", "a", i, "chat", "completed", _burr_state(i)) for i in range(3)]
+            conn.executemany(
+                f"INSERT INTO {backend.table} VALUES (?, ?, ?, ?, ?, ?, CURRENT_TIMESTAMP)", rows
+            )
+            conn.commit()
+            persister: Any = SQLitePersister(backend.path, backend.table)
+        else:
+            import psycopg
+            from persist_helpers import PG
+
+            from burr.integrations.persisters.b_psycopg2 import PostgreSQLPersister
+
+            persister = PostgreSQLPersister.from_values(**PG, table_name=backend.table)
+            backend.made.append(persister)
+            conn = persister.connection
+            conn.execute(BURR_TABLE.format(t=backend.table, state="JSONB"))
+            for i in range(3):
+                conn.execute(
+                    f"INSERT INTO {backend.table} (partition_key, app_id, sequence_id, position, status, state) "
+                    "VALUES (%s, %s, %s, %s, %s, %s::jsonb)",
+                    ("u", "a", i, "chat", "completed", _burr_state(i)),
+                )
+            conn.commit()
+            assert isinstance(conn, psycopg.Connection)
+        app = chat_app(persister)  # no initialize(): Apache Burr's table is already there
+        assert app.sequence_id == 2
+        app.step()
+        app.step()
+        record = persister.load("u", "a")
+        assert record["state"]["chat"] == [f"turn {i}" for i in range(5)]
+        assert persister.load("u", "a", 1)["state"]["chat"] == ["turn 0", "turn 1"]
+    finally:
+        backend.close()
+
+
+def _burr_state(i: int) -> str:
+    import json
+
+    return json.dumps(
+        {"chat": [f"turn {k}" for k in range(i + 1)], "__SEQUENCE_ID": i, "__PRIOR_STEP": "chat"}
+    )
+
+
+class _Flaky:
+    fail = True
+
+
+@action(reads=["chat"], writes=["chat"])
+def flaky(state: State) -> State:
+    if _Flaky.fail and len(state["chat"]) == 2:
+        raise RuntimeError("model timeout")
+    return state.append(chat=f"turn {len(state['chat'])}")
+
+
+def flaky_app(p: Any) -> Any:
+    return (
+        ApplicationBuilder()
+        .with_actions(chat=flaky)
+        .with_transitions(("chat", "chat", default))
+        .initialize_from(p, resume_at_next_action=True, default_state={"chat": []}, default_entrypoint="chat")
+        .with_state_persister(p)
+        .with_identifiers(app_id="a", partition_key="u")
+        .build()
+    )
+
+
+def test_failed_step_is_stored_and_rerun_on_resume(backend: Any) -> None:
+    _Flaky.fail = True
+    app = flaky_app(backend.make())
+    app.step()
+    app.step()
+    with pytest.raises(RuntimeError, match="model timeout"):
+        app.step()
+    _Flaky.fail = False
+    resumed = flaky_app(backend.make())
+    resumed.step()
+    steps = backend.make().list_steps("u", "a")
+    assert [(s.sequence_id, s.status) for s in steps] == [
+        (0, "completed"),
+        (1, "completed"),
+        (2, "failed"),
+        (3, "completed"),
+    ]
+    assert backend.make().load("u", "a")["state"]["chat"] == ["turn 0", "turn 1", "turn 2"]
+
+
+@action(reads=["chat"], writes=["chat"])
+def ask(state: State) -> State:
+    return state.append(chat=f"turn {len(state['chat'])}")
+
+
+def cycle_app(p: Any) -> Any:
+    return (
+        ApplicationBuilder()
+        .with_actions(a=ask, b=ask, c=ask)
+        .with_transitions(("a", "b", default), ("b", "c", default), ("c", "a", default))
+        .initialize_from(
+            p,
+            resume_at_next_action=True,
+            default_state={"chat": [], "notes": "n" * 600},
+            default_entrypoint="a",
+        )
+        .with_state_persister(p, on_every="halt")
+        .with_identifiers(app_id="cyc", partition_key="u")
+        .build()
+    )
+
+
+def test_halt_cadence_stores_a_multi_step_call_as_one_delta(backend: Any) -> None:
+    app = cycle_app(backend.make())
+    for _ in range(3):
+        app.run(halt_after=["c"])  # three steps per call, one row per call
+    steps = backend.make().list_steps("u", "cyc")
+    assert [(s.sequence_id, s.is_snapshot) for s in steps] == [(2, True), (5, False), (8, False)]
+    resumed = cycle_app(backend.make())
+    resumed.run(halt_after=["c"])
+    assert backend.make().load("u", "cyc")["state"]["chat"] == [f"turn {i}" for i in range(12)]
+    assert not backend.make().list_steps("u", "cyc")[-1].is_snapshot

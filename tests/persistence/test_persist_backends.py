@@ -198,3 +198,14 @@ def test_app_continues_after_prune(backend: Any) -> None:
     nxt = chat_states(1, start=loaded)[0]
     resumed.save("pk", "app", 10, "chat", nxt, "completed")
     assert backend.make().load("pk", "app")["state"]["turns"] == 11
+
+
+def test_writer_continues_after_another_persister_pruned_its_chain(backend: Any) -> None:
+    writer = backend.make(snapshot_every=50)
+    states = chat_states(20)
+    save_all(writer, states[:10])
+    backend.make().prune("pk", "app", keep_last=3)  # deletes the snapshot the writer's chain started at
+    save_all(writer, states[10:])
+    reader = backend.make()
+    for s in states[7:]:
+        assert dict(reader.load("pk", "app", s["__SEQUENCE_ID"])["state"]) == dict(s)

@@ -108,3 +108,23 @@ async def test_async_app_saves_with_each_cadence(on_every: str, abackend: Any) -
 async def test_async_hook_rejects_unknown_cadence() -> None:
     with pytest.raises(ValueError, match="on_every 'never' not supported"):
         PersisterHookAsync(AsyncInMemoryPersister(), "never")
+
+
+def test_idle_write_behind_thread_exits_and_restarts(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from burr.core import _write_behind
+
+    monkeypatch.setattr(_write_behind, "IDLE_S", 0.05)
+    p = InMemoryPersister()
+    writer = _write_behind.WriteBehind(p)
+    states = chat_states(2)
+    writer.submit(("pk", "a", 0, "chat", states[0], "completed"))
+    writer.flush()
+    deadline = time.monotonic() + 5
+    while writer._thread is not None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert writer._thread is None
+    writer.submit(("pk", "a", 1, "chat", states[1], "completed"))
+    writer.flush()
+    assert [r["sequence_id"] for r in p._storage["pk"]["a"]] == [0, 1]

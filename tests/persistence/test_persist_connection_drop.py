@@ -35,3 +35,25 @@ def test_terminated_connection_fails_the_step_and_resume_continues(tmp_path: Any
         assert p.load("u", "a")["state"]["chat"] == ["turn 0", "turn 1", "turn 2"]
     finally:
         backend.close()
+
+
+def test_postgresql_synchronous_commit_off_still_saves_and_loads(tmp_path: Any) -> None:
+    from persist_helpers import chat_states
+
+    backend = SyncBackend("postgresql", tmp_path)
+    try:
+        p = backend.make(synchronous_commit="off")
+        states = chat_states(3)
+        for s in states:
+            p.save("pk", "app", s["__SEQUENCE_ID"], "chat", s, "completed")
+        assert dict(backend.make().load("pk", "app")["state"]) == dict(states[-1])
+    finally:
+        backend.close()
+
+
+def test_invalid_synchronous_commit_is_rejected() -> None:
+    require_service("postgresql")
+    from burr.integrations.persisters.b_psycopg2 import check_synchronous_commit
+
+    with pytest.raises(ValueError, match="synchronous_commit='sometimes' is not valid"):
+        check_synchronous_commit("sometimes")

@@ -11,7 +11,11 @@ BODY = {
     "step_name": "remember",
     "tags": ["memory"],
     "observations": [
-        {"thumbs_up_thumbs_down": True, "data_fields": {"note": "good", "ground_truth": "n=3"}, "data_pointers": []}
+        {
+            "thumbs_up_thumbs_down": True,
+            "data_fields": {"note": "good", "ground_truth": "n=3"},
+            "data_pointers": [],
+        }
     ],
 }
 

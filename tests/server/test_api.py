@@ -46,7 +46,9 @@ def test_app_list_hides_spawned_children_when_asked(client: httpx.Client) -> Non
 
 
 def test_app_list_sorts_by_app_id(client: httpx.Client) -> None:
-    ids = [a["app_id"] for a in client.get(f"{P}/apps", params={"sort": "app_id", "order": "asc"}).json()["apps"]]
+    ids = [
+        a["app_id"] for a in client.get(f"{P}/apps", params={"sort": "app_id", "order": "asc"}).json()["apps"]
+    ]
     assert ids == sorted(ids)
 
 
@@ -171,3 +173,13 @@ def test_ready_reports_ready(client: httpx.Client) -> None:
 def test_openapi_schema_is_served(client: httpx.Client) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     assert "/api/v1/projects/{project}/apps/{app_id}/steps/{sequence_id}" in paths
+
+
+def test_timeline_buckets_count_every_step(client: httpx.Client) -> None:
+    body = client.get(f"{P}/apps/counter-app/timeline", params={"buckets": 10}).json()
+    assert sum(b["steps"] for b in body["buckets"]) == 6 and body["buckets"][0]["first_sequence_id"] == 0
+
+
+def test_timeline_has_at_most_the_requested_buckets(client: httpx.Client) -> None:
+    body = client.get(f"{P}/apps/counter-app/timeline", params={"buckets": 2}).json()
+    assert [b["index"] for b in body["buckets"]] == [0, 1]

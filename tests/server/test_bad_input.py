@@ -83,10 +83,22 @@ def _append(path: Path, text: str) -> None:
 
 
 def _entry_lines(seq: int, action: str = "counter") -> str:
-    begin = {"type": "begin_entry", "start_time": "2026-11-21T12:00:00+00:00", "action": action, "inputs": {},
-             "sequence_id": seq}
-    end = {"type": "end_entry", "end_time": "2026-11-21T12:00:01+00:00", "action": action, "result": {},
-           "exception": None, "state": {"counter": seq}, "sequence_id": seq}
+    begin = {
+        "type": "begin_entry",
+        "start_time": "2026-11-21T12:00:00+00:00",
+        "action": action,
+        "inputs": {},
+        "sequence_id": seq,
+    }
+    end = {
+        "type": "end_entry",
+        "end_time": "2026-11-21T12:00:01+00:00",
+        "action": action,
+        "result": {},
+        "exception": None,
+        "state": {"counter": seq},
+        "sequence_id": seq,
+    }
     return json.dumps(begin) + "\n" + json.dumps(end) + "\n"
 
 
@@ -97,7 +109,9 @@ def test_corrupt_line_is_skipped_and_surfaced_as_warning(client: httpx.Client, f
     assert body["num_warnings"] == 1 and "corrupt line" in body["warnings"][0]
 
 
-def test_step_detail_reports_corrupt_line_inside_its_range(client: httpx.Client, fixture_storage: Path) -> None:
+def test_step_detail_reports_corrupt_line_inside_its_range(
+    client: httpx.Client, fixture_storage: Path
+) -> None:
     log = fixture_storage / "demo_fixture" / "forked-app" / "log.jsonl"
     lines = _entry_lines(4).splitlines()
     _append(log, lines[0] + "\n" + "garbage\n" + lines[1] + "\n")
@@ -113,7 +127,9 @@ def test_torn_last_line_is_pending_not_an_error(client: httpx.Client, fixture_st
     assert body["num_steps"] == 2 and "incomplete" in body["warnings"][-1]
 
 
-def test_torn_line_glued_to_the_next_record_keeps_the_record(client: httpx.Client, fixture_storage: Path) -> None:
+def test_torn_line_glued_to_the_next_record_keeps_the_record(
+    client: httpx.Client, fixture_storage: Path
+) -> None:
     log = fixture_storage / "demo_fixture" / "forked-app" / "log.jsonl"
     _append(log, '{"type":"begin_entry","start_ti' + _entry_lines(4))
     body = wait_for(lambda: (b := client.get(f"{P}/apps/forked-app").json())["num_steps"] == 3 and b)
@@ -135,3 +151,25 @@ def test_unreadable_graph_json_still_lists_the_app(
     server = start_server(fixture_storage)
     body = httpx.get(f"{server.url}{P}/apps/forked-app").json()
     assert body["num_steps"] == 2
+
+
+def test_records_with_wrong_types_are_skipped_with_warnings(
+    client: httpx.Client, fixture_storage: Path
+) -> None:
+    log = fixture_storage / "demo_fixture" / "forked-app" / "log.jsonl"
+    weird = [
+        {"type": "begin_span", "action_sequence_id": {"x": 1}, "span_id": "1", "span_name": "s"},
+        {"type": "end_stream", "action_sequence_id": 2, "items_streamed": {"n": 3}},
+        {"type": "end_entry", "sequence_id": "two", "action": "counter"},
+    ]
+    _append(log, "".join(json.dumps(w) + "\n" for w in weird) + _entry_lines(4))
+    body = wait_for(lambda: (b := client.get(f"{P}/apps/forked-app").json())["num_steps"] == 3 and b)
+    assert body["num_warnings"] == 2 and client.get(f"{P}/apps/forked-app/steps/2").status_code == 200
+
+
+def test_metadata_with_wrong_types_still_indexes_the_app(fixture_storage: Path, start_server) -> None:  # type: ignore[no-untyped-def]
+    meta = fixture_storage / "demo_fixture" / "forked-app" / "metadata.json"
+    meta.write_text(json.dumps({"partition_key": 7, "parent_pointer": "counter-app", "burr_format": "x"}))
+    server = start_server(fixture_storage)
+    body = httpx.get(f"{server.url}{P}/apps/forked-app").json()
+    assert (body["partition_key"], body["parent_pointer"], body["num_steps"]) == ("7", None, 2)

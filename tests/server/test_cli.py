@@ -19,8 +19,14 @@ from tests.server.conftest import free_port
 
 def _start(args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     burr = shutil.which("burr")
-    cmd = [burr] if burr else [sys.executable, "-c", "from burr.cli.__main__ import cli_run_server; cli_run_server()"]
-    return subprocess.Popen(cmd + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **(env or {})})
+    cmd = (
+        [burr]
+        if burr
+        else [sys.executable, "-c", "from burr.cli.__main__ import cli_run_server; cli_run_server()"]
+    )
+    return subprocess.Popen(
+        cmd + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **(env or {})}
+    )
 
 
 def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
@@ -75,7 +81,9 @@ def test_burr_no_demo_reads_storage_dir_from_the_environment(tmp_path: Path) -> 
 @pytest.mark.slow
 def test_burr_token_flag_protects_the_api(tmp_path: Path) -> None:
     port = free_port()
-    proc = _start(["--port", str(port), "--no-open", "--no-demo", "--storage-dir", str(tmp_path), "--token", "t0k"])
+    proc = _start(
+        ["--port", str(port), "--no-open", "--no-demo", "--storage-dir", str(tmp_path), "--token", "t0k"]
+    )
     try:
         _wait_ready(f"http://127.0.0.1:{port}", proc)
         status = httpx.get(f"http://127.0.0.1:{port}/api/v1/projects").status_code
@@ -84,7 +92,10 @@ def test_burr_token_flag_protects_the_api(tmp_path: Path) -> None:
     assert status == 401
 
 
-@pytest.mark.parametrize("host,expected", [("127.0.0.1", True), ("localhost", True), ("::1", True), ("0.0.0.0", False), ("10.1.2.3", False)])
+@pytest.mark.parametrize(
+    "host,expected",
+    [("127.0.0.1", True), ("localhost", True), ("::1", True), ("0.0.0.0", False), ("10.1.2.3", False)],
+)
 def test_only_loopback_hosts_count_as_local(host: str, expected: bool) -> None:
     assert _is_loopback(host) is expected
 
@@ -97,8 +108,19 @@ def test_test_case_create_appends_a_fixture(fixture_storage: Path, tmp_path: Pat
 
     result = CliRunner().invoke(
         test_case,
-        ["create", "--project-name", "demo_fixture", "--app-id", "counter-app", "--sequence-id", "3",
-         "--storage-dir", str(fixture_storage), "--target-file-name", str(target)],
+        [
+            "create",
+            "--project-name",
+            "demo_fixture",
+            "--app-id",
+            "counter-app",
+            "--sequence-id",
+            "3",
+            "--storage-dir",
+            str(fixture_storage),
+            "--target-file-name",
+            str(target),
+        ],
     )
     assert result.exit_code == 0, result.output
     (case,) = json.loads(target.read_text())
@@ -116,7 +138,16 @@ def test_test_case_create_names_a_missing_step(fixture_storage: Path) -> None:
 
     result = CliRunner().invoke(
         test_case,
-        ["create", "--project-name", "demo_fixture", "--app-id", "counter-app", "--sequence-id", "42",
-         "--storage-dir", str(fixture_storage)],
+        [
+            "create",
+            "--project-name",
+            "demo_fixture",
+            "--app-id",
+            "counter-app",
+            "--sequence-id",
+            "42",
+            "--storage-dir",
+            str(fixture_storage),
+        ],
     )
     assert result.exit_code != 0 and "sequence id 42 not found" in result.output

@@ -14,10 +14,22 @@ from tests.server.conftest import RunningServer
 
 
 def _entry(seq: int) -> str:
-    begin = {"type": "begin_entry", "start_time": "2026-11-21T12:00:00+00:00", "action": "counter",
-             "inputs": {}, "sequence_id": seq}
-    end = {"type": "end_entry", "end_time": "2026-11-21T12:00:01+00:00", "action": "counter", "result": {},
-           "exception": None, "state": {"counter": seq}, "sequence_id": seq}
+    begin = {
+        "type": "begin_entry",
+        "start_time": "2026-11-21T12:00:00+00:00",
+        "action": "counter",
+        "inputs": {},
+        "sequence_id": seq,
+    }
+    end = {
+        "type": "end_entry",
+        "end_time": "2026-11-21T12:00:01+00:00",
+        "action": "counter",
+        "result": {},
+        "exception": None,
+        "state": {"counter": seq},
+        "sequence_id": seq,
+    }
     return json.dumps(begin) + "\n" + json.dumps(end) + "\n"
 
 

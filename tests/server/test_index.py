@@ -11,10 +11,22 @@ from burr.tracking.server.index import TrackingIndex
 
 
 def _entry(seq: int) -> str:
-    begin = {"type": "begin_entry", "start_time": "2026-11-21T12:00:00+00:00", "action": "counter",
-             "inputs": {}, "sequence_id": seq}
-    end = {"type": "end_entry", "end_time": "2026-11-21T12:00:01+00:00", "action": "counter", "result": {},
-           "exception": None, "state": {"counter": seq}, "sequence_id": seq}
+    begin = {
+        "type": "begin_entry",
+        "start_time": "2026-11-21T12:00:00+00:00",
+        "action": "counter",
+        "inputs": {},
+        "sequence_id": seq,
+    }
+    end = {
+        "type": "end_entry",
+        "end_time": "2026-11-21T12:00:01+00:00",
+        "action": "counter",
+        "result": {},
+        "exception": None,
+        "state": {"counter": seq},
+        "sequence_id": seq,
+    }
     return json.dumps(begin) + "\n" + json.dumps(end) + "\n"
 
 
@@ -24,11 +36,24 @@ def _steps(index: TrackingIndex, app_id: str) -> int:
     return int(row["num_steps"])
 
 
-def test_index_picks_up_appended_steps(fixture_storage: Path) -> None:
+def test_index_picks_up_appended_steps_on_a_full_sweep(fixture_storage: Path) -> None:
     index = TrackingIndex(str(fixture_storage))
     index.update(full=True)
     with open(fixture_storage / "demo_fixture" / "forked-app" / "log.jsonl", "a") as f:
         f.write(_entry(4) + _entry(5))
+    index.update(full=True)
+    assert _steps(index, "forked-app") == 4
+
+
+def test_index_picks_up_a_live_apps_steps_on_a_quick_tick(fixture_storage: Path) -> None:
+    log = fixture_storage / "demo_fixture" / "forked-app" / "log.jsonl"
+    index = TrackingIndex(str(fixture_storage))
+    index.update(full=True)
+    with open(log, "a") as f:
+        f.write(_entry(4))
+    index.update(full=True)  # the app changed after the first pass: it is live now
+    with open(log, "a") as f:
+        f.write(_entry(5))
     index.update(full=False)
     assert _steps(index, "forked-app") == 4
 
@@ -56,7 +81,9 @@ def _app(index: TrackingIndex, app_id: str) -> int:
 def test_index_discovers_new_apps_on_a_quick_tick(fixture_storage: Path) -> None:
     index = TrackingIndex(str(fixture_storage))
     index.update(full=True)
-    shutil.copytree(fixture_storage / "demo_fixture" / "forked-app", fixture_storage / "demo_fixture" / "new-app")
+    shutil.copytree(
+        fixture_storage / "demo_fixture" / "forked-app", fixture_storage / "demo_fixture" / "new-app"
+    )
     index.update(full=False)
     assert _steps(index, "new-app") == 2
 
@@ -93,3 +120,19 @@ def test_hidden_index_file_is_not_taken_for_a_project(fixture_storage: Path) -> 
     index = TrackingIndex(str(fixture_storage))
     index.update(full=True)
     assert [p["name"] for p in queries.list_projects(index.reader())] == ["demo_fixture"]
+
+
+def test_index_forgets_apps_whose_directory_was_deleted(fixture_storage: Path) -> None:
+    index = TrackingIndex(str(fixture_storage))
+    index.update(full=True)
+    shutil.rmtree(fixture_storage / "demo_fixture" / "forked-app")
+    index.update(full=True)
+    assert queries.get_app(index.reader(), "demo_fixture", "forked-app") is None
+
+
+def test_index_forgets_deleted_projects(fixture_storage: Path) -> None:
+    index = TrackingIndex(str(fixture_storage))
+    index.update(full=True)
+    shutil.rmtree(fixture_storage / "demo_fixture")
+    index.update(full=True)
+    assert queries.list_projects(index.reader()) == []

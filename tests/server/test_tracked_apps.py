@@ -26,6 +26,7 @@ def demo(demo_storage: Path, start_server: Callable[..., RunningServer]) -> Iter
     with httpx.Client(base_url=server.url, timeout=10) as client:
         yield client
 
+
 C = "/api/v1/projects/demo_counter"
 
 
@@ -74,4 +75,6 @@ def test_streamed_chat_step_has_stream_timing(demo: httpx.Client) -> None:
 def test_fan_out_children_point_back_to_the_parent_step(demo: httpx.Client) -> None:
     parent = demo.get("/api/v1/projects/demo_parallel/apps/fan-out").json()
     children = demo.get("/api/v1/projects/demo_parallel/apps", params={"parent": "fan-out"}).json()["apps"]
-    assert len(parent["children"]) == 4 and {c["spawning_parent_pointer"]["sequence_id"] for c in children} == {0}
+    assert len(parent["children"]) == 4 and {
+        c["spawning_parent_pointer"]["sequence_id"] for c in children
+    } == {0}

@@ -10,9 +10,9 @@ import pytest
 
 from burr.tracking import LocalTrackingClient
 
-FIXTURE = pathlib.Path("/work/shared/fixtures/apache-burr-0.43/burr-home")
-if not FIXTURE.exists():
-    FIXTURE = pathlib.Path(__file__).parent / "fixtures" / "apache-burr-0.43" / "burr-home"
+FIXTURE = (
+    pathlib.Path(__file__).parent / "fixtures" / "apache-burr-0.43" / "burr-home"
+)  # written by Apache Burr 0.43 (README.md beside it)
 pytestmark = pytest.mark.skipif(not FIXTURE.exists(), reason="Apache Burr fixture not available")
 
 

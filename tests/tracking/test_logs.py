@@ -10,9 +10,9 @@ import pytest
 
 from burr.tracking.common import logs
 
-FIXTURE = pathlib.Path("/work/shared/fixtures/apache-burr-0.43/burr-home/demo_fixture")
-if not FIXTURE.exists():  # the fixture also lives in the repo once committed
-    FIXTURE = pathlib.Path(__file__).parent / "fixtures" / "apache-burr-0.43" / "burr-home" / "demo_fixture"
+FIXTURE = (
+    pathlib.Path(__file__).parent / "fixtures" / "apache-burr-0.43" / "burr-home" / "demo_fixture"
+)  # written by Apache Burr 0.43 (README.md beside it)
 
 needs_fixture = pytest.mark.skipif(not FIXTURE.exists(), reason="Apache Burr fixture not available")
 

@@ -128,6 +128,7 @@ export interface Attribute {
 }
 
 export interface StepDetail extends StepSummary {
+  position: number;
   inputs: Record<string, unknown> | null;
   result: unknown;
   exception: string | null;
@@ -237,6 +238,19 @@ export const api = {
   app: (project: string, appId: string) => request<AppDetail>(`projects/${enc(project)}/apps/${enc(appId)}`),
   steps: (project: string, appId: string, offset: number, limit: number) =>
     request<StepPage>(`projects/${enc(project)}/apps/${enc(appId)}/steps${qs({ offset, limit })}`),
+  timeline: (project: string, appId: string, buckets: number) =>
+    request<{
+      start: string | null;
+      end: string | null;
+      bucket_ms?: number | null;
+      buckets: { index: number; start: string | null; steps: number; failed: number; running: number; first_sequence_id: number; busy_ms: number }[];
+    }>(`projects/${enc(project)}/apps/${enc(appId)}/timeline${qs({ buckets })}`),
+  nextFailure: async (project: string, appId: string, after: number) => {
+    const page = await request<StepPage>(
+      `projects/${enc(project)}/apps/${enc(appId)}/steps${qs({ after_sequence_id: after, limit: 1, status: "failed" })}`,
+    );
+    return page.steps[0] ?? null;
+  },
   neighbor: async (project: string, appId: string, seq: number, dir: "next" | "prev") => {
     const page = await request<StepPage>(
       `projects/${enc(project)}/apps/${enc(appId)}/steps${qs({ after_sequence_id: seq, limit: 1, order: dir === "next" ? "asc" : "desc" })}`,

@@ -24,7 +24,7 @@ from burr.core._checkpoint import (
     StoredRow,
     conflict_message,
 )
-from burr.core._sql import SQLDialect, Statements, StepInfo, prune_plan
+from burr.core._sql import SQLDialect, Statements, StepInfo, chain_params, chain_rows, prune_plan
 from burr.core.state import State
 
 PK_DEFAULT = ""
@@ -50,13 +50,6 @@ def _unavailable(backend: str, what: str, e: BaseException) -> persistence.Stora
         "committed step is intact. The persister reconnects on its next use (when it knows the "
         "connection values); reload the application with initialize_from(...) to resume from it."
     )
-
-
-def _chain(target: tuple[Any, ...], earlier: list[tuple[Any, ...]]) -> list[StoredRow]:
-    seq, position, _status, payload, _created, fmt, snap = target
-    chain = [StoredRow(*r) for r in earlier]
-    chain.append(StoredRow(seq, payload, fmt, snap, position))
-    return chain
 
 
 def _created(value: Any) -> str:
@@ -274,24 +267,17 @@ class SyncSQLPersister(_Common, persistence.BaseStatePersister):
                 if not found:
                     return None
                 app_id = found[0][0]
-            if sequence_id is None:
-                rows = self._fetch(sql.load_latest, (pk, app_id))
-            else:
-                rows = self._fetch(sql.load_exact, (pk, app_id, sequence_id))
+            query = sql.chain_latest if sequence_id is None else sql.chain_exact
+            rows = self._fetch(query, chain_params(sql is not self._sql, pk, app_id, sequence_id))
             if not rows:
                 return None
-            target = rows[0]
-            earlier = (
-                self._fetch(sql.load_chain, (pk, app_id, target[6], target[0]))
-                if target[6] is not None
-                else []
-            )
+            target = rows[-1]
         except self._connection_errors as e:
             raise _unavailable(self._backend_name, f"loading app '{app_id}'", e) from e
         finally:
             self._end_read()
         assert app_id is not None
-        state = self._checkpoints.decode(pk, app_id, _chain(target, earlier))
+        state = self._checkpoints.decode(pk, app_id, chain_rows(rows))
         return persistence.PersistedStateData(
             partition_key=pk,
             app_id=app_id,
@@ -512,24 +498,17 @@ class AsyncSQLPersister(_Common, persistence.AsyncBaseStatePersister):
                 if not found:
                     return None
                 app_id = found[0][0]
-            if sequence_id is None:
-                rows = await self._fetch(sql.load_latest, (pk, app_id))
-            else:
-                rows = await self._fetch(sql.load_exact, (pk, app_id, sequence_id))
+            query = sql.chain_latest if sequence_id is None else sql.chain_exact
+            rows = await self._fetch(query, chain_params(sql is not self._sql, pk, app_id, sequence_id))
             if not rows:
                 return None
-            target = rows[0]
-            earlier = (
-                await self._fetch(sql.load_chain, (pk, app_id, target[6], target[0]))
-                if target[6] is not None
-                else []
-            )
+            target = rows[-1]
         except self._connection_errors as e:
             raise _unavailable(self._backend_name, f"loading app '{app_id}'", e) from e
         finally:
             await self._end_read()
         assert app_id is not None
-        state = self._checkpoints.decode(pk, app_id, _chain(target, earlier))
+        state = self._checkpoints.decode(pk, app_id, chain_rows(rows))
         return persistence.PersistedStateData(
             partition_key=pk,
             app_id=app_id,

@@ -23,6 +23,7 @@ from burr.integrations.persisters.b_psycopg2 import (
     LOCK_SQL,
     PG_DIALECT,
     TABLE_EXISTS_SQL,
+    check_synchronous_commit,
     conninfo_from_values,
     lock_key,
     split_table,
@@ -50,10 +51,12 @@ class AsyncPostgreSQLPersister(AsyncSQLPersister):
         snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
         snapshot_ratio: float = DEFAULT_SNAPSHOT_RATIO,
         _conninfo: dict[str, Any] | None = None,
+        synchronous_commit: str | None = None,
     ) -> None:
         super().__init__(table_name, serde_kwargs, snapshot_every, snapshot_ratio)
         self.connection = connection
         self._conninfo = _conninfo
+        self.synchronous_commit = check_synchronous_commit(synchronous_commit)
 
     @classmethod
     async def from_values(
@@ -85,6 +88,7 @@ class AsyncPostgreSQLPersister(AsyncSQLPersister):
             self._checkpoints.snapshot_every,
             self._checkpoints.snapshot_ratio,
             _conninfo=self._conninfo,
+            synchronous_commit=self.synchronous_commit,
         )
 
     async def _conn(self) -> Any:
@@ -116,6 +120,8 @@ class AsyncPostgreSQLPersister(AsyncSQLPersister):
     async def _write_scope(self, keys: list[tuple[str, str]]) -> AsyncIterator[None]:
         async with self._tx():
             conn = await self._conn()
+            if self.synchronous_commit is not None:
+                await conn.execute(f"SET LOCAL synchronous_commit TO {self.synchronous_commit}")
             for pk, app_id in keys:
                 await conn.execute(LOCK_SQL, (lock_key(self.table_name, pk, app_id),))
             yield

@@ -39,6 +39,22 @@ COLUMNS_SQL = (
 )
 
 
+_SYNC_COMMIT = ("on", "off", "local", "remote_write", "remote_apply")
+
+
+def check_synchronous_commit(value: str | None) -> str | None:
+    """PostgreSQL's ``synchronous_commit`` for our write transactions (None: the server's setting).
+
+    ``"off"`` skips waiting for the WAL flush: a crash of the *server* can lose the last few
+    commits (never corrupts); a crash of your process loses nothing that was committed.
+    """
+    if value is not None and value not in _SYNC_COMMIT:
+        raise ValueError(
+            f"synchronous_commit={value!r} is not valid; use one of {list(_SYNC_COMMIT)} or None."
+        )
+    return value
+
+
 def lock_key(table: str, pk: str, app_id: str) -> str:
     return f"burr\x1f{table}\x1f{pk}\x1f{app_id}"
 
@@ -76,10 +92,12 @@ class PostgreSQLPersister(SyncSQLPersister):
         snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
         snapshot_ratio: float = DEFAULT_SNAPSHOT_RATIO,
         _conninfo: dict[str, Any] | None = None,
+        synchronous_commit: str | None = None,
     ) -> None:
         super().__init__(table_name, serde_kwargs, snapshot_every, snapshot_ratio)
         self.connection = connection
         self._conninfo = _conninfo
+        self.synchronous_commit = check_synchronous_commit(synchronous_commit)
 
     @classmethod
     def from_values(
@@ -111,6 +129,7 @@ class PostgreSQLPersister(SyncSQLPersister):
             self._checkpoints.snapshot_every,
             self._checkpoints.snapshot_ratio,
             _conninfo=conninfo,
+            synchronous_commit=self.synchronous_commit,
         )
 
     # -- driver hooks --------------------------------------------------------------------------
@@ -131,6 +150,8 @@ class PostgreSQLPersister(SyncSQLPersister):
     def _write_scope(self, keys: list[tuple[str, str]]) -> Iterator[None]:
         with self._tx():
             conn = self._conn()
+            if self.synchronous_commit is not None:
+                conn.execute(f"SET LOCAL synchronous_commit TO {self.synchronous_commit}")  # type: ignore[arg-type]
             for pk, app_id in keys:  # sorted by the caller: no lock-order deadlocks
                 conn.execute(LOCK_SQL, (lock_key(self.table_name, pk, app_id),))
             yield

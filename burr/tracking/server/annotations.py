@@ -44,13 +44,16 @@ def create(
     return out
 
 
-def update(index: TrackingIndex, project: str, annotation_id: int, body: dict[str, Any]) -> dict[str, Any] | None:
+def update(
+    index: TrackingIndex, project: str, annotation_id: int, body: dict[str, Any]
+) -> dict[str, Any] | None:
     with index.lock:
         conn = index.writer()
         existing = queries.get_annotation(conn, project, annotation_id)
         if existing is None:
             return None
-        sets, args = ["updated=?"], [time.time()]
+        sets: list[str] = ["updated=?"]
+        args: list[Any] = [time.time()]
         if "span_id" in body:
             sets.append("span_id=?")
             args.append(body["span_id"])
@@ -68,7 +71,12 @@ def update(index: TrackingIndex, project: str, annotation_id: int, body: dict[st
 def _event(index: TrackingIndex, project: str, app_id: str, annotation_id: int) -> None:
     index.writer().execute(
         "INSERT INTO events(project, app_id, kind, data) VALUES (?,?,?,?)",
-        (project, app_id, "annotation", json.dumps({"project": project, "app_id": app_id, "id": annotation_id})),
+        (
+            project,
+            app_id,
+            "annotation",
+            json.dumps({"project": project, "app_id": app_id, "id": annotation_id}),
+        ),
     )
     with index.changed:
         index.changed.notify_all()

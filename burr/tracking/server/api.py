@@ -13,8 +13,9 @@ from burr.tracking.server import models, queries
 from burr.tracking.server.events import event_stream
 from burr.tracking.server.index import TrackingIndex
 
-# First char may not be '.', so '.', '..' and hidden names never reach the filesystem layer.
-ID_PATTERN = r"^[A-Za-z0-9_\-:@+=~][A-Za-z0-9_\-:.@+=~]{0,255}$"
+# No separators or control characters, and no leading '.', so '..' and hidden names are refused
+# (ids are only ever looked up in the index, never joined into a filesystem path).
+ID_PATTERN = r"^[^./\\\x00-\x1f\x7f][^/\\\x00-\x1f\x7f]{0,255}$"
 MAX_INT = 2**62
 
 ProjectId = Path(..., pattern=ID_PATTERN, description="project name (a directory under the storage dir)")
@@ -102,7 +103,10 @@ def build_router(version: str) -> APIRouter:
         )
 
     @router.get(
-        "/projects/{project}/apps/{app_id}", response_model=models.AppDetail, responses=NOT_FOUND, tags=["apps"]
+        "/projects/{project}/apps/{app_id}",
+        response_model=models.AppDetail,
+        responses=NOT_FOUND,
+        tags=["apps"],
     )
     def get_app(request: Request, project: str = ProjectId, app_id: str = AppId) -> dict[str, Any]:
         row = _app_or_404(request, project, app_id)
@@ -138,6 +142,22 @@ def build_router(version: str) -> APIRouter:
         )
 
     @router.get(
+        "/projects/{project}/apps/{app_id}/timeline",
+        response_model=models.Timeline,
+        responses=NOT_FOUND,
+        tags=["steps"],
+    )
+    def get_timeline(
+        request: Request,
+        project: str = ProjectId,
+        app_id: str = AppId,
+        buckets: int = Query(200, ge=1, le=2000, description="number of equal time slices"),
+    ) -> dict[str, Any]:
+        """Step counts per time slice: a minimap of an app of any length."""
+        row = _app_or_404(request, project, app_id)
+        return queries.timeline(_index(request).reader(), row["id"], buckets)
+
+    @router.get(
         "/projects/{project}/apps/{app_id}/steps/{sequence_id}",
         response_model=models.StepDetail,
         responses=NOT_FOUND,
@@ -159,7 +179,9 @@ def build_router(version: str) -> APIRouter:
         responses=NOT_FOUND,
         tags=["annotations"],
     )
-    def get_app_annotations(request: Request, project: str = ProjectId, app_id: str = AppId) -> dict[str, Any]:
+    def get_app_annotations(
+        request: Request, project: str = ProjectId, app_id: str = AppId
+    ) -> dict[str, Any]:
         _app_or_404(request, project, app_id)
         return {"annotations": queries.list_annotations(_index(request).reader(), project, app_id)}
 
@@ -197,7 +219,9 @@ def build_router(version: str) -> APIRouter:
         annotation_id: int = Path(..., ge=0, le=MAX_INT),
     ) -> dict[str, Any]:
         _project_or_404(request, project)
-        out = annotation_store.update(_index(request), project, annotation_id, body.model_dump(exclude_unset=True))
+        out = annotation_store.update(
+            _index(request), project, annotation_id, body.model_dump(exclude_unset=True)
+        )
         if out is None:
             raise HTTPException(404, f"annotation {annotation_id} not found in project {project!r}")
         return out
@@ -263,7 +287,9 @@ def build_router(version: str) -> APIRouter:
             try:
                 resume = max(0, int(last_event_id))
             except ValueError as e:
-                raise HTTPException(422, "Last-Event-ID must be an event id (an integer) this server sent") from e
+                raise HTTPException(
+                    422, "Last-Event-ID must be an event id (an integer) this server sent"
+                ) from e
         return StreamingResponse(
             event_stream(_index(request), request, project, app_id, resume, max_seconds),
             media_type="text/event-stream",

@@ -65,10 +65,18 @@ class _Guard:
             path = _route_path(scope)
             if path.startswith("/api/"):
                 if self.token and not self._authorized(scope):
-                    await _json(scope, receive, send, 401, "missing or wrong token: send 'Authorization: Bearer <token>'")
+                    await _json(
+                        scope,
+                        receive,
+                        send,
+                        401,
+                        "missing or wrong token: send 'Authorization: Bearer <token>'",
+                    )
                     return
                 if self.read_only and scope["method"] not in ("GET", "HEAD", "OPTIONS"):
-                    await _json(scope, receive, send, 403, "the server runs with --read-only; writes are disabled")
+                    await _json(
+                        scope, receive, send, 403, "the server runs with --read-only; writes are disabled"
+                    )
                     return
         await self.app(scope, receive, send)
 
@@ -109,7 +117,9 @@ def create_burr_ui_app(
     ``storage_dir`` defaults to ``$BURR_STORAGE_DIR`` or ``~/.burr``; the index is kept at
     ``<storage_dir>/.burr-index.sqlite`` unless ``index_path`` says otherwise.
     """
-    index = TrackingIndex(resolve_storage_dir(storage_dir), index_path=index_path, poll_interval=poll_interval)
+    index = TrackingIndex(
+        resolve_storage_dir(storage_dir), index_path=index_path, poll_interval=poll_interval
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

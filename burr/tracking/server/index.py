@@ -7,6 +7,7 @@ recently every tick, every app's file size on a slower full sweep.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -147,6 +148,16 @@ class _AppTick:
     changed: bool = False
 
 
+@dataclass
+class _Cursor:
+    """Running values while one app's new records are indexed."""
+
+    tick: _AppTick
+    last_action: str | None
+    first_written: float | None
+    last_written: float
+
+
 class TrackingIndex:
     """Owns the index database and the background ingester for one storage directory."""
 
@@ -155,11 +166,17 @@ class TrackingIndex:
         storage_dir: str,
         index_path: str | None = None,
         poll_interval: float = 0.5,
-        full_sweep_every: float = 5.0,
+        full_sweep_every: float = 10.0,
     ) -> None:
         self.storage_dir = os.path.abspath(os.path.expanduser(storage_dir))
         os.makedirs(self.storage_dir, exist_ok=True)
         self.index_path = index_path or default_index_path(self.storage_dir)
+        if index_path is None and not os.access(self.storage_dir, os.W_OK):
+            # a read-only storage dir (e.g. a mounted volume): keep the index in the user's cache
+            digest = hashlib.sha256(self.storage_dir.encode()).hexdigest()[:16]
+            cache = os.path.join(os.path.expanduser("~"), ".cache", "burr")
+            os.makedirs(cache, exist_ok=True)
+            self.index_path = os.path.join(cache, f"index-{digest}.sqlite")
         self.poll_interval = poll_interval
         self.full_sweep_every = full_sweep_every
         self._write = connect(self.index_path)
@@ -169,8 +186,10 @@ class TrackingIndex:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_full = 0.0
-        self._hot: dict[int, float] = {}
+        self._hot: dict[tuple[str, str], float] = {}
         self._project_mtimes: dict[str, float] = {}
+        self._warm = False
+        self._full_cost = 0.0
         self.changed = threading.Condition()
         self.ready = threading.Event()
         self.last_error: str | None = None
@@ -248,16 +267,25 @@ class TrackingIndex:
         """One ingest pass; returns how many apps changed. Full passes stat every app's files."""
         now = time.monotonic()
         if full is None:
-            full = now - self._last_full >= self.full_sweep_every
+            # small storage dirs are swept every tick; big ones at most ~5% of the time
+            every = min(self.full_sweep_every, max(self.poll_interval, 20 * self._full_cost))
+            full = now - self._last_full >= every
         if full:
             self._last_full = now
+            self._hot = {k: t for k, t in self._hot.items() if now - t < 60}
         changed = 0
         with self._lock:
-            for project, pdir in self._projects():
+            projects = self._projects()
+            for project, pdir in projects:
                 changed += self._scan_project(project, pdir, full)
+            if full:
+                changed += self._forget_projects({p for p, _ in projects})
+        if full and self._warm:
+            self._full_cost = time.monotonic() - now
         if changed:
             with self.changed:
                 self.changed.notify_all()
+        self._warm = True
         return changed
 
     def _projects(self) -> list[tuple[str, str]]:
@@ -277,19 +305,15 @@ class TrackingIndex:
             st = os.stat(pdir)
         except OSError:
             return 0
-        known = {
-            r["app_id"]: r
-            for r in conn.execute(
-                "SELECT id, app_id, log_size, children_size, graph, has_meta, status, last_written "
-                "FROM apps WHERE project=?",
-                (project,),
-            )
-        }
-        if not known:
-            conn.execute(
-                "INSERT OR IGNORE INTO projects VALUES (?, ?)", (project, st.st_ctime)
-            )
         list_dir = full or self._project_mtimes.get(project) != st.st_mtime
+        now = time.monotonic()
+        hot = [app_id for (proj, app_id), t in self._hot.items() if proj == project and now - t < 60]
+        if not list_dir and not hot:
+            return 0  # nothing new in this project and nothing live: no query, no stat
+        cols = (
+            "SELECT id, app_id, log_size, children_size, graph IS NOT NULL AS has_graph, has_meta FROM apps"
+        )
+        conn.execute("INSERT OR IGNORE INTO projects VALUES (?, ?)", (project, st.st_ctime))
         candidates: list[tuple[str, str]] = []
         if list_dir:
             self._project_mtimes[project] = st.st_mtime
@@ -300,24 +324,39 @@ class TrackingIndex:
                             candidates.append((e.name, e.path))
             except OSError:
                 return 0
+            known = {r["app_id"]: r for r in conn.execute(f"{cols} WHERE project=?", (project,))}
+            if not full:  # only the new directories, plus the live apps below
+                candidates = [c for c in candidates if c[0] not in known]
+        else:
+            marks = ",".join("?" * len(hot))
+            known = {
+                r["app_id"]: r
+                for r in conn.execute(f"{cols} WHERE project=? AND app_id IN ({marks})", [project, *hot])
+            }
         if not full:
-            now = time.monotonic()
-            hot = {aid for aid, t in self._hot.items() if now - t < 60}
-            fresh = [c for c in candidates if c[0] not in known]
-            candidates = fresh + [
-                (r["app_id"], os.path.join(pdir, r["app_id"])) for r in known.values() if r["id"] in hot
-            ]
+            listed = {c[0] for c in candidates}
+            candidates += [(a, os.path.join(pdir, a)) for a in hot if a not in listed]
+        elif len(candidates) < len(known):
+            self._forget(project, set(known) - {c[0] for c in candidates})
         changed = 0
         events: list[tuple[str, str | None, str, str]] = []
         conn.execute("BEGIN")
         try:
             for app_id, adir in candidates:
-                if self._ingest_app(project, app_id, adir, known.get(app_id), events):
-                    changed += 1
+                try:
+                    if self._ingest_app(project, app_id, adir, known.get(app_id), events):
+                        changed += 1
+                except (
+                    OSError,
+                    sqlite3.InterfaceError,
+                    sqlite3.ProgrammingError,
+                    TypeError,
+                    ValueError,
+                ) as e:
+                    # one unreadable app must not stop the others from being indexed
+                    logger.warning("could not index %s/%s: %s", project, app_id, e)
             if events:
-                conn.executemany(
-                    "INSERT INTO events(project, app_id, kind, data) VALUES (?,?,?,?)", events
-                )
+                conn.executemany("INSERT INTO events(project, app_id, kind, data) VALUES (?,?,?,?)", events)
                 last = conn.execute("SELECT max(id) FROM events").fetchone()[0]
                 conn.execute("DELETE FROM events WHERE id <= ?", (last - MAX_EVENTS_KEPT,))
             conn.execute("COMMIT")
@@ -360,7 +399,7 @@ class TrackingIndex:
             )
             app = int(cur.lastrowid or 0)
             row = conn.execute(
-                "SELECT id, app_id, log_size, children_size, graph, has_meta, status, last_written "
+                "SELECT id, app_id, log_size, children_size, graph IS NOT NULL AS has_graph, has_meta "
                 "FROM apps WHERE id=?",
                 (app,),
             ).fetchone()
@@ -370,18 +409,25 @@ class TrackingIndex:
             not created
             and row["log_size"] == log_size
             and row["children_size"] == children_size
-            and row["graph"] is not None
+            and row["has_graph"]
             and row["has_meta"]
         ):
             return False
-        self._hot[app] = time.monotonic()
+        if self._warm:  # apps changing after the first pass are live: look at them every tick
+            self._hot[(project, app_id)] = time.monotonic()
         tick = _AppTick(changed=created)
         if not row["has_meta"] and os.path.exists(os.path.join(adir, "metadata.json")):
             self._load_metadata(app, adir)
             tick.changed = True
-        if row["graph"] is None and os.path.exists(os.path.join(adir, "graph.json")):
-            graph = _reader.read_graph(adir)
-            if graph:
+        if not row["has_graph"] and os.path.exists(os.path.join(adir, "graph.json")):
+            try:
+                graph = _reader.read_graph(adir)
+            except (TypeError, ValueError, AttributeError) as e:
+                graph = None
+                self._warn(
+                    app, None, f"graph.json unreadable ({type(e).__name__}: {e}); the graph is not shown"
+                )
+            if graph and graph.get("actions"):
                 conn.execute("UPDATE apps SET graph=? WHERE id=?", (json.dumps(graph), app))
                 tick.changed = True
         if log_size != row["log_size"]:
@@ -408,18 +454,48 @@ class TrackingIndex:
                 events.append((project, app_id, "step", json.dumps(step)))
         return True
 
+    def _forget_projects(self, present: set[str]) -> int:
+        conn = self._write
+        gone = [r[0] for r in conn.execute("SELECT name FROM projects") if r[0] not in present]
+        for project in gone:
+            conn.execute("BEGIN")
+            ids = {r[0] for r in conn.execute("SELECT app_id FROM apps WHERE project=?", (project,))}
+            self._forget(project, ids)
+            conn.execute("DELETE FROM projects WHERE name=?", (project,))
+            self._project_mtimes.pop(project, None)
+            conn.execute("COMMIT")
+        return len(gone)
+
+    def _forget(self, project: str, app_ids: set[str]) -> None:
+        """Drop apps whose directories were deleted (annotations stay: they are user data)."""
+        conn = self._write
+        for app_id in app_ids:
+            row = conn.execute(
+                "SELECT id FROM apps WHERE project=? AND app_id=?", (project, app_id)
+            ).fetchone()
+            if row is None:
+                continue
+            for table in ("steps", "edges", "warnings", "children"):
+                conn.execute(f"DELETE FROM {table} WHERE app=?", (row[0],))
+            conn.execute("DELETE FROM apps WHERE id=?", (row[0],))
+            conn.execute(
+                "INSERT INTO events(project, app_id, kind, data) VALUES (?,?,?,?)",
+                (project, app_id, "app", json.dumps({"project": project, "app_id": app_id, "deleted": True})),
+            )
+
     def _load_metadata(self, app: int, adir: str) -> None:
         meta = _reader.read_metadata(adir)
-        parent = meta.get("parent_pointer") or {}
-        spawn = meta.get("spawning_parent_pointer") or {}
+        parent = _pointer_fields(meta.get("parent_pointer"))
+        spawn = _pointer_fields(meta.get("spawning_parent_pointer"))
         created = to_epoch(meta.get("created_at"))
+        fmt = meta.get("burr_format")
         self._write.execute(
             "UPDATE apps SET has_meta=1, partition_key=?, fmt=?, parent_app_id=?, parent_seq=?, "
             "parent_pk=?, spawn_app_id=?, spawn_seq=?, spawn_pk=?, created=coalesce(?, created) "
             "WHERE id=?",
             (
-                meta.get("partition_key"),
-                int(meta.get("burr_format") or 1),
+                _text(meta.get("partition_key")),
+                fmt if isinstance(fmt, int) else 1,
                 parent.get("app_id"),
                 parent.get("sequence_id"),
                 parent.get("partition_key"),
@@ -479,109 +555,134 @@ class TrackingIndex:
             data, consumed = self._read_new(path, offset, size)
         except OSError:
             return
-        last_action = st["last_action"]
-        first_written = st["first_written"] if st["num_steps"] else None
-        # before the first step, last_written is the directory's ctime: replace it with event times
-        last_written = st["last_written"] if st["num_steps"] else 0.0
+        cur = _Cursor(
+            tick=tick,
+            last_action=st["last_action"],
+            first_written=st["first_written"] if st["num_steps"] else None,
+            # before the first step, last_written is the directory's ctime: replace it with event times
+            last_written=st["last_written"] if st["num_steps"] else 0.0,
+        )
         for off, line in split_lines(data[:consumed], offset):
             rec, warning = parse_line(line)
             if warning:
                 self._warn(app, off, warning)
             if rec is None:
                 continue
-            kind = rec.get("type")
-            t = None
-            if kind == "begin_entry":
-                seq = rec.get("sequence_id")
-                action = str(rec.get("action"))
-                if not isinstance(seq, int):
-                    self._warn(app, off, "begin_entry without an integer sequence_id; skipped")
-                    continue
-                t = to_epoch(rec.get("start_time"))
-                existed = conn.execute(
-                    "SELECT 1 FROM steps WHERE app=? AND seq=?", (app, seq)
-                ).fetchone()
-                conn.execute(
-                    "INSERT OR REPLACE INTO steps(app, seq, action, start, status, begin_off) "
-                    "VALUES (?,?,?,?,'running',?)",
-                    (app, seq, action, t, off),
-                )
-                if not existed:
-                    conn.execute("UPDATE apps SET num_steps=num_steps+1 WHERE id=?", (app,))
-                conn.execute(
-                    "INSERT INTO edges VALUES (?,?,?,1) ON CONFLICT(app, src, dst) "
-                    "DO UPDATE SET count=count+1",
-                    (app, last_action or "", action),
-                )
-                last_action = action
-                conn.execute(
-                    "UPDATE apps SET last_seq=?, last_action=?, status='running' WHERE id=?",
-                    (seq, action, app),
-                )
-                tick.steps[seq] = {"seq": seq, "action": action, "status": "running", "start": t}
-            elif kind == "end_entry":
-                seq = rec.get("sequence_id")
-                t = to_epoch(rec.get("end_time"))
-                exc = rec.get("exception")
-                status = "failed" if exc else "completed"
-                error = _error_summary(exc) if exc else None
-                snapshot = 1 if rec.get("state") is not None else 0
-                cur = conn.execute(
-                    "UPDATE steps SET end=?, status=?, error=?, end_off=?, snapshot=? WHERE app=? AND seq=?",
-                    (t, status, error, off, snapshot, app, seq),
-                )
-                if cur.rowcount == 0:
-                    self._warn(app, off, f"end_entry for sequence id {seq} without its begin_entry")
-                    continue
-                conn.execute("UPDATE apps SET status=? WHERE id=? AND last_seq=?", (status, app, seq))
-                step = tick.steps.setdefault(seq, {"seq": seq, "action": rec.get("action")})
-                step.update(status=status, end=t, error=error)
-            elif kind == "begin_span":
-                conn.execute(
-                    "UPDATE steps SET n_spans=n_spans+1 WHERE app=? AND seq=?",
-                    (app, rec.get("action_sequence_id")),
-                )
-                t = to_epoch(rec.get("start_time"))
-            elif kind == "attribute":
-                conn.execute(
-                    "UPDATE steps SET n_attrs=n_attrs+1 WHERE app=? AND seq=?",
-                    (app, rec.get("action_sequence_id")),
-                )
-            elif kind == "begin_stream":
-                conn.execute(
-                    "UPDATE steps SET stream_start=? WHERE app=? AND seq=?",
-                    (to_epoch(rec.get("stream_init_time")), app, rec.get("action_sequence_id")),
-                )
-            elif kind == "first_item_stream":
-                conn.execute(
-                    "UPDATE steps SET stream_first=? WHERE app=? AND seq=?",
-                    (to_epoch(rec.get("first_item_time")), app, rec.get("action_sequence_id")),
-                )
-            elif kind == "end_stream":
-                conn.execute(
-                    "UPDATE steps SET stream_end=?, stream_items=? WHERE app=? AND seq=?",
-                    (
-                        to_epoch(rec.get("end_time")),
-                        rec.get("items_streamed"),
-                        app,
-                        rec.get("action_sequence_id"),
-                    ),
-                )
-            elif kind in ("end_span",):
-                t = to_epoch(rec.get("end_time"))
+            try:
+                t = self._apply(app, off, rec, cur)
+            except (
+                sqlite3.InterfaceError,
+                sqlite3.ProgrammingError,
+                TypeError,
+                ValueError,
+                OverflowError,
+            ) as e:
+                self._warn(app, off, f"record skipped ({type(e).__name__}: {e})")
+                continue
             if t is not None:
-                if first_written is None or t < first_written:
-                    first_written = t
-                if t > last_written:
-                    last_written = t
+                if cur.first_written is None or t < cur.first_written:
+                    cur.first_written = t
+                if t > cur.last_written:
+                    cur.last_written = t
         pending = len(data) - consumed
         conn.execute(
             "UPDATE apps SET log_offset=?, log_size=?, pending_bytes=?, first_written=coalesce(?, first_written), "
             "last_written=? WHERE id=?",
             # log_size=-1 when more than one tick's worth is waiting, so the next tick looks again
-            (offset + consumed, size if offset + len(data) >= size else -1, pending, first_written,
-             last_written or st["created"], app),
+            (
+                offset + consumed,
+                size if offset + len(data) >= size else -1,
+                pending,
+                cur.first_written,
+                cur.last_written or st["created"],
+                app,
+            ),
         )
+
+    def _apply(self, app: int, off: int, rec: dict[str, Any], cur: _Cursor) -> float | None:
+        """Index one log record; returns its timestamp (epoch seconds) if it has one."""
+        conn = self._write
+        kind = rec.get("type")
+        t = None
+        if kind == "begin_entry":
+            seq = rec.get("sequence_id")
+            action = str(rec.get("action"))
+            if not isinstance(seq, int):
+                self._warn(app, off, "begin_entry without an integer sequence_id; skipped")
+                return None
+            t = to_epoch(rec.get("start_time"))
+            existed = conn.execute("SELECT 1 FROM steps WHERE app=? AND seq=?", (app, seq)).fetchone()
+            conn.execute(
+                "INSERT OR REPLACE INTO steps(app, seq, action, start, status, begin_off) "
+                "VALUES (?,?,?,?,'running',?)",
+                (app, seq, action, t, off),
+            )
+            if not existed:
+                conn.execute("UPDATE apps SET num_steps=num_steps+1 WHERE id=?", (app,))
+            conn.execute(
+                "INSERT INTO edges VALUES (?,?,?,1) ON CONFLICT(app, src, dst) DO UPDATE SET count=count+1",
+                (app, cur.last_action or "", action),
+            )
+            cur.last_action = action
+            conn.execute(
+                "UPDATE apps SET last_seq=?, last_action=?, status='running' WHERE id=?",
+                (seq, action, app),
+            )
+            cur.tick.steps[seq] = {"seq": seq, "action": action, "status": "running", "start": t}
+        elif kind == "end_entry":
+            seq = rec.get("sequence_id")
+            t = to_epoch(rec.get("end_time"))
+            exc = rec.get("exception")
+            status = "failed" if exc else "completed"
+            error = _error_summary(exc) if exc else None
+            snapshot = 1 if rec.get("state") is not None else 0
+            if not isinstance(seq, int):
+                self._warn(app, off, "end_entry without an integer sequence_id; skipped")
+                return None
+            res = conn.execute(
+                "UPDATE steps SET end=?, status=?, error=?, end_off=?, snapshot=? WHERE app=? AND seq=?",
+                (t, status, error, off, snapshot, app, seq),
+            )
+            if res.rowcount == 0:
+                self._warn(app, off, f"end_entry for sequence id {seq} without its begin_entry")
+                return None
+            conn.execute("UPDATE apps SET status=? WHERE id=? AND last_seq=?", (status, app, seq))
+            step = cur.tick.steps.setdefault(seq, {"seq": seq, "action": rec.get("action")})
+            step.update(status=status, end=t, error=error)
+        elif kind == "begin_span":
+            conn.execute(
+                "UPDATE steps SET n_spans=n_spans+1 WHERE app=? AND seq=?",
+                (app, rec.get("action_sequence_id")),
+            )
+            t = to_epoch(rec.get("start_time"))
+        elif kind == "attribute":
+            conn.execute(
+                "UPDATE steps SET n_attrs=n_attrs+1 WHERE app=? AND seq=?",
+                (app, rec.get("action_sequence_id")),
+            )
+        elif kind == "begin_stream":
+            conn.execute(
+                "UPDATE steps SET stream_start=? WHERE app=? AND seq=?",
+                (to_epoch(rec.get("stream_init_time")), app, rec.get("action_sequence_id")),
+            )
+        elif kind == "first_item_stream":
+            conn.execute(
+                "UPDATE steps SET stream_first=? WHERE app=? AND seq=?",
+                (to_epoch(rec.get("first_item_time")), app, rec.get("action_sequence_id")),
+            )
+        elif kind == "end_stream":
+            conn.execute(
+                "UPDATE steps SET stream_end=?, stream_items=? WHERE app=? AND seq=?",
+                (
+                    to_epoch(rec.get("end_time")),
+                    rec.get("items_streamed") if isinstance(rec.get("items_streamed"), int) else None,
+                    app,
+                    rec.get("action_sequence_id"),
+                ),
+            )
+        elif kind in ("end_span",):
+            t = to_epoch(rec.get("end_time"))
+        return t
 
     def _tail_children(self, app: int, path: str, size: int) -> None:
         conn = self._write
@@ -595,7 +696,7 @@ class TrackingIndex:
         except OSError:
             return
         n = 0
-        for off, line in split_lines(data[:consumed], offset):
+        for _off, line in split_lines(data[:consumed], offset):
             rec, warning = parse_line(line)
             if warning:
                 self._warn(app, None, f"children.jsonl: {warning}")
@@ -618,6 +719,22 @@ class TrackingIndex:
             "UPDATE apps SET children_offset=?, children_size=?, num_children=num_children+? WHERE id=?",
             (offset + consumed, size if offset + len(data) >= size else -1, n, app),
         )
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _pointer_fields(pointer: Any) -> dict[str, Any]:
+    """A parent pointer with only well-typed fields (metadata written by anyone is untrusted)."""
+    if not isinstance(pointer, dict) or pointer.get("app_id") is None:
+        return {}
+    seq = pointer.get("sequence_id")
+    return {
+        "app_id": str(pointer["app_id"]),
+        "sequence_id": seq if isinstance(seq, int) and not isinstance(seq, bool) else None,
+        "partition_key": _text(pointer.get("partition_key")),
+    }
 
 
 def _error_summary(exc: str) -> str:

@@ -131,6 +131,23 @@ class StepPage(BaseModel):
     limit: int
 
 
+class TimelineBucket(BaseModel):
+    index: int
+    start: str | None
+    steps: int
+    failed: int
+    running: int
+    first_sequence_id: int
+    busy_ms: float
+
+
+class Timeline(BaseModel):
+    start: str | None
+    end: str | None
+    bucket_ms: float | None = None
+    buckets: list[TimelineBucket]
+
+
 class Span(BaseModel):
     span_id: str
     name: str
@@ -150,6 +167,7 @@ class Attribute(BaseModel):
 
 
 class StepDetail(StepSummary):
+    position: int = Field(description="how many steps of the app come before this one (its row index)")
     inputs: dict[str, Any] | None
     result: Any
     exception: str | None

@@ -153,7 +153,9 @@ def list_apps(
         if value:
             t = to_epoch(value)
             if t is None:
-                raise BadQuery(f"{name}={value!r} is not an ISO-8601 date or time (e.g. 2026-11-21T12:00:00Z)")
+                raise BadQuery(
+                    f"{name}={value!r} is not an ISO-8601 date or time (e.g. 2026-11-21T12:00:00Z)"
+                )
             where.append(f"last_written {op} ?")
             args.append(t)
     if parent:
@@ -255,9 +257,9 @@ def app_detail(conn: sqlite3.Connection, r: sqlite3.Row) -> dict[str, Any]:
                     "event_time": to_iso(c[3]),
                 }
             )
-    lineage = []
+    lineage: list[dict[str, Any] | None] = []
     seen = {r["app_id"]}
-    cur = r
+    cur: sqlite3.Row | None = r
     while cur is not None and cur["parent_app_id"] and len(lineage) < 50:
         lineage.append(_pointer(cur["parent_app_id"], cur["parent_seq"], cur["parent_pk"]))
         if cur["parent_app_id"] in seen:
@@ -275,7 +277,12 @@ def app_detail(conn: sqlite3.Connection, r: sqlite3.Row) -> dict[str, Any]:
         )
     out["pending_bytes"] = r["pending_bytes"]
     out["node_stats"] = [
-        {"action": n[0], "visits": n[1], "failures": n[2], "mean_ms": None if n[3] is None else round(n[3], 3)}
+        {
+            "action": n[0],
+            "visits": n[1],
+            "failures": n[2],
+            "mean_ms": None if n[3] is None else round(n[3], 3),
+        }
         for n in conn.execute(
             "SELECT action, count(*), sum(status='failed'), avg((end - start) * 1000) FROM steps "
             "WHERE app=? GROUP BY action",
@@ -378,6 +385,35 @@ def list_steps(
     }
 
 
+def timeline(conn: sqlite3.Connection, app: int, buckets: int) -> dict[str, Any]:
+    """Steps grouped into ``buckets`` equal slices of the app's time span (a minimap of any size)."""
+    lo, hi = conn.execute(
+        "SELECT min(start), max(coalesce(end, start)) FROM steps WHERE app=? AND start IS NOT NULL", (app,)
+    ).fetchone()
+    if lo is None:
+        return {"start": None, "end": None, "buckets": []}
+    width = max((hi - lo) / buckets, 1e-6)
+    rows = conn.execute(
+        "SELECT min(CAST((start - ?) / ? AS INTEGER), ?) AS b, count(*), sum(status='failed'), "
+        "sum(status='running'), min(seq), sum(coalesce(end, start) - start) FROM steps "
+        "WHERE app=? AND start IS NOT NULL GROUP BY b ORDER BY b",
+        (lo, width, buckets - 1, app),
+    )
+    out = [
+        {
+            "index": r[0],
+            "start": to_iso(lo + r[0] * width),
+            "steps": r[1],
+            "failed": r[2],
+            "running": r[3],
+            "first_sequence_id": r[4],
+            "busy_ms": round(r[5] * 1000, 3),
+        }
+        for r in rows
+    ]
+    return {"start": to_iso(lo), "end": to_iso(hi), "bucket_ms": round(width * 1000, 3), "buckets": out}
+
+
 def _read_range(path: str, start: int, stop: int) -> list[tuple[int, dict[str, Any]]]:
     stop = min(stop, start + MAX_STEP_READ)
     try:
@@ -404,8 +440,12 @@ def _state_at_step(conn: sqlite3.Connection, r: sqlite3.Row, seq: int, end_off: 
         "SELECT max(end_off) FROM steps WHERE app=? AND snapshot=1 AND end_off <= ?", (app, end_off)
     ).fetchone()[0]
     start = 0 if snap is None else snap
-    stop = conn.execute("SELECT min(begin_off) FROM steps WHERE app=? AND begin_off > ?", (app, end_off)).fetchone()[0]
-    records = [rec for off, rec in _read_range(_log_path(r), start, stop or r["log_offset"]) if off <= end_off]
+    stop = conn.execute(
+        "SELECT min(begin_off) FROM steps WHERE app=? AND begin_off > ?", (app, end_off)
+    ).fetchone()[0]
+    records = [
+        rec for off, rec in _read_range(_log_path(r), start, stop or r["log_offset"]) if off <= end_off
+    ]
     found = _reader.state_at(records, seq)
     if found is None and start:
         records = [rec for off, rec in _read_range(_log_path(r), 0, end_off + 1) if off <= end_off]
@@ -421,13 +461,18 @@ def step_exists(conn: sqlite3.Connection, app: int, seq: int) -> bool:
     return conn.execute("SELECT 1 FROM steps WHERE app=? AND seq=?", (app, seq)).fetchone() is not None
 
 
-def step_detail(index: TrackingIndex, conn: sqlite3.Connection, r: sqlite3.Row, seq: int) -> dict[str, Any] | None:
+def step_detail(
+    index: TrackingIndex, conn: sqlite3.Connection, r: sqlite3.Row, seq: int
+) -> dict[str, Any] | None:
     app = r["id"]
     s = conn.execute(f"SELECT {_STEP_COLS} FROM steps WHERE app=? AND seq=?", (app, seq)).fetchone()
     if s is None:
         return None
     begin_off = s["begin_off"]
-    stop = conn.execute("SELECT min(begin_off) FROM steps WHERE app=? AND begin_off > ?", (app, begin_off)).fetchone()[0]
+    stop = conn.execute(
+        "SELECT min(begin_off) FROM steps WHERE app=? AND begin_off > ?", (app, begin_off)
+    ).fetchone()[0]
+    has_next = stop is not None
     stop = stop if stop is not None else r["log_offset"]
     records = _read_range(_log_path(r), begin_off, stop)
     begin: dict[str, Any] = {}
@@ -469,11 +514,17 @@ def step_detail(index: TrackingIndex, conn: sqlite3.Connection, r: sqlite3.Row, 
             )
         elif kind == "transition":
             transition = {k: v for k, v in rec.items() if k != "type"}
+    if transition is None and has_next and r["fmt"] >= 2 and s["status"] == "completed":
+        # format 2 omits the record when the action's first declared transition fired
+        graph = conn.execute("SELECT graph FROM apps WHERE id=?", (app,)).fetchone()[0]
+        implied = _reader.implied_transition(json.loads(graph), s["action"]) if graph else None
+        transition = {k: v for k, v in implied.items() if k != "type"} if implied else None
     children = _children(conn, app, seq)
     out = _step_summary(s, len([c for c in children if c["event_type"] != "fork"]))
     inputs = begin.get("inputs")
     if isinstance(inputs, dict):
         inputs = {k: v for k, v in inputs.items() if k not in ("__context", "__tracer")}
+    out["position"] = conn.execute("SELECT count(*) FROM steps WHERE app=? AND seq < ?", (app, seq)).fetchone()[0]
     out["inputs"] = inputs
     out["result"] = end.get("result")
     out["exception"] = end.get("exception")
@@ -491,7 +542,7 @@ def step_detail(index: TrackingIndex, conn: sqlite3.Connection, r: sqlite3.Row, 
             "end_time": to_iso(sp["end"]),
             "duration_ms": _ms(sp["start"], sp["end"]),
         }
-        for sp in sorted(spans.values(), key=lambda x: (x["start"] or 0))
+        for sp in sorted(spans.values(), key=lambda x: x["start"] or 0)
     ]
     out["attributes"] = attributes
     out["transition"] = transition
@@ -506,7 +557,9 @@ def step_detail(index: TrackingIndex, conn: sqlite3.Connection, r: sqlite3.Row, 
     return out
 
 
-def _state_before(conn: sqlite3.Connection, r: sqlite3.Row, begin_off: int) -> tuple[dict[str, Any] | None, str | None]:
+def _state_before(
+    conn: sqlite3.Connection, r: sqlite3.Row, begin_off: int
+) -> tuple[dict[str, Any] | None, str | None]:
     prev = conn.execute(
         "SELECT seq, end_off FROM steps WHERE app=? AND end_off IS NOT NULL AND end_off < ? "
         "ORDER BY end_off DESC LIMIT 1",
@@ -567,5 +620,7 @@ def list_annotations(
 
 
 def get_annotation(conn: sqlite3.Connection, project: str, annotation_id: int) -> dict[str, Any] | None:
-    r = conn.execute("SELECT * FROM annotations WHERE project=? AND id=?", (project, annotation_id)).fetchone()
+    r = conn.execute(
+        "SELECT * FROM annotations WHERE project=? AND id=?", (project, annotation_id)
+    ).fetchone()
     return None if r is None else _annotation(r)

@@ -25,3 +25,12 @@ export function ms(v: number | null | undefined): string {
 export function short(id: string, n = 24): string {
   return id.length > n ? `${id.slice(0, n - 6)}…${id.slice(-5)}` : id;
 }
+
+/** Epoch milliseconds with the microseconds Date.parse drops (steps are often sub-millisecond). */
+export function epochMs(iso: string | null): number | null {
+  if (!iso) return null;
+  const m = /\.(\d+)/.exec(iso);
+  if (!m) return Date.parse(iso);
+  const whole = Date.parse(iso.replace(/\.\d+/, ""));
+  return whole + Number(`0.${m[1]}`) * 1000;
+}

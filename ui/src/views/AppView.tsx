@@ -1,8 +1,9 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import { api, subscribe, type AppDetail, type Version } from "../api";
-import { ago, short } from "../lib/format";
+import { ago, epochMs, short } from "../lib/format";
 import { href, navigate } from "../lib/router";
 import { GraphView } from "./GraphView";
+import { Minimap } from "./Minimap";
 import { StepInspector } from "./StepInspector";
 import { StepTable } from "./StepTable";
 
@@ -14,6 +15,8 @@ export function AppView({ project, appId, seq, version }: { project: string; app
   const [jumpTo, setJumpTo] = useState<{ index: number; nonce: number } | null>(null);
   const [compareWith, setCompareWith] = useState("");
   const [selectedAction, setSelectedAction] = useState<string | null>(null);
+  const [taken, setTaken] = useState<{ from: string; to: string } | null>(null);
+  const [gotoSeq, setGotoSeq] = useState("");
   const selectedIndex = useRef<number>(0);
   const followRef = useRef(follow);
   followRef.current = follow;
@@ -59,8 +62,8 @@ export function AppView({ project, appId, seq, version }: { project: string; app
 
   if (error) return <div className="pad error">{error}</div>;
   if (!app) return <div className="pad muted">loading…</div>;
-  const t0 = app.first_written ? Date.parse(app.first_written) : null;
-  const t1 = app.status === "running" ? Date.now() : app.last_written ? Date.parse(app.last_written) : null;
+  const t0 = epochMs(app.first_written);
+  const t1 = app.status === "running" ? Date.now() : epochMs(app.last_written);
   const currentAction = seq !== null ? selectedAction : app.status === "running" ? app.last_action : null;
   return (
     <div className="app-view">
@@ -96,6 +99,26 @@ export function AppView({ project, appId, seq, version }: { project: string; app
           </span>
         )}
         <span className="spacer" />
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            if (/^\d+$/.test(gotoSeq)) navigate(href("p", project, "a", appId, "s", Number(gotoSeq)), true);
+          }}
+        >
+          <input className="goto" placeholder="go to step #" value={gotoSeq} onChange={(e) => setGotoSeq(e.target.value)} data-testid="goto" />
+        </form>
+        {app.status === "failed" || app.node_stats.some((n) => n.failures > 0) ? (
+          <button
+            data-testid="next-error"
+            onClick={() =>
+              api.nextFailure(project, appId, seq ?? -1).then((s) => {
+                if (s) navigate(href("p", project, "a", appId, "s", s.sequence_id), true);
+              })
+            }
+          >
+            next error ›
+          </button>
+        ) : null}
         <label className="check" title="select each new step as it arrives">
           <input type="checkbox" checked={follow} onChange={(e) => setFollow(e.target.checked)} data-testid="follow" /> live: follow latest
         </label>
@@ -117,6 +140,7 @@ export function AppView({ project, appId, seq, version }: { project: string; app
       )}
       <div className="app-body">
         <div className="left">
+          {app.num_steps >= 50 && <Minimap project={project} appId={appId} refreshKey={refreshKey} onJump={(s) => navigate(href("p", project, "a", appId, "s", s), true)} />}
           <StepTable
             project={project}
             appId={appId}
@@ -130,7 +154,7 @@ export function AppView({ project, appId, seq, version }: { project: string; app
             jumpTo={jumpTo}
           />
           <div className="graph-box">
-            <GraphView app={app} current={currentAction} />
+            <GraphView app={app} current={currentAction} taken={seq !== null ? taken : null} />
           </div>
         </div>
         <div className="right">
@@ -144,14 +168,17 @@ export function AppView({ project, appId, seq, version }: { project: string; app
               version={version}
               onStep={(d) => {
                 api.neighbor(project, appId, seq, d > 0 ? "next" : "prev").then((s) => {
-                  if (s !== null) {
-                    selectedIndex.current = Math.max(0, selectedIndex.current + (d > 0 ? 1 : -1));
-                    navigate(href("p", project, "a", appId, "s", s.sequence_id), true);
-                    setJumpTo({ index: selectedIndex.current, nonce: Date.now() });
-                  }
+                  if (s !== null) navigate(href("p", project, "a", appId, "s", s.sequence_id), true);
                 });
               }}
-              onLoaded={setSelectedAction}
+              onLoaded={(a, t, position) => {
+                setSelectedAction(a);
+                setTaken(t);
+                if (selectedIndex.current !== position) {
+                  selectedIndex.current = position;
+                  setJumpTo({ index: position, nonce: Date.now() });
+                }
+              }}
               onAnnotated={load}
             />
           )}
@@ -168,7 +195,7 @@ function StepInspectorWithGraph(props: {
   version: Version | null;
   onStep: (d: number) => void;
   onAnnotated: () => void;
-  onLoaded: (action: string) => void;
+  onLoaded: (action: string, taken: { from: string; to: string } | null, position: number) => void;
 }) {
   return (
     <StepInspector

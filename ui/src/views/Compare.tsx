@@ -73,6 +73,7 @@ export function Compare({ project, a, b }: { project: string; a: string; b: stri
               before={pair[0]?.state ?? null}
               after={pair[1]?.state ?? null}
               beforeSource={`${short(a, 16)} (left) → ${short(b, 16)} (right)`}
+              labels={{ before: `${short(a, 16)} (left)`, after: `${short(b, 16)} (right)` }}
             />
           )}
         </div>

@@ -52,7 +52,17 @@ function layout(app: AppDetail): { nodes: Map<string, Placed>; width: number; he
   return { nodes, width, height: rows.length * (H + GAP_Y) + 20 };
 }
 
-export function GraphView({ app, current, onSelectAction }: { app: AppDetail; current: string | null; onSelectAction?: (a: string) => void }) {
+export function GraphView({
+  app,
+  current,
+  taken,
+  onSelectAction,
+}: {
+  app: AppDetail;
+  current: string | null;
+  taken?: { from: string; to: string } | null;
+  onSelectAction?: (a: string) => void;
+}) {
   const placed = useMemo(() => (app.graph ? layout(app) : null), [app]);
   if (!app.graph || !placed) return <div className="muted pad">no graph recorded for this app</div>;
   const visits = new Map(app.node_stats.map((n) => [n.action, n]));
@@ -64,6 +74,9 @@ export function GraphView({ app, current, onSelectAction }: { app: AppDetail; cu
         <marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
           <path d="M 0 0 L 10 5 L 0 10 z" fill="#8a94a6" />
         </marker>
+        <marker id="arrow-taken" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
+          <path d="M 0 0 L 10 5 L 0 10 z" fill="#e07b00" />
+        </marker>
         <marker id="arrow-hot" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
           <path d="M 0 0 L 10 5 L 0 10 z" fill="#2d5bd7" />
         </marker>
@@ -74,6 +87,7 @@ export function GraphView({ app, current, onSelectAction }: { app: AppDetail; cu
         if (!a || !b) return null;
         const count = edgeCounts.get(`${t.from_}→${t.to}`) ?? 0;
         const hot = count > 0;
+        const isTaken = !!taken && taken.from === t.from_ && taken.to === t.to;
         let d: string;
         let lx: number;
         let ly: number;
@@ -105,8 +119,8 @@ export function GraphView({ app, current, onSelectAction }: { app: AppDetail; cu
           .filter(Boolean)
           .join("  ");
         return (
-          <g key={i} className={hot ? "edge hot" : "edge"}>
-            <path d={d} fill="none" markerEnd={hot ? "url(#arrow-hot)" : "url(#arrow)"} />
+          <g key={i} className={`edge ${hot ? "hot" : ""} ${isTaken ? "taken" : ""}`} data-testid={isTaken ? "edge-taken" : undefined}>
+            <path d={d} fill="none" markerEnd={isTaken ? "url(#arrow-taken)" : hot ? "url(#arrow-hot)" : "url(#arrow)"} />
             {label && (
               <text x={lx} y={ly} className="edge-label" textAnchor="middle">
                 {label}

@@ -1,5 +1,5 @@
 import type { Attribute, StepDetail } from "../api";
-import { ms } from "../lib/format";
+import { epochMs, ms } from "../lib/format";
 import { Inline } from "./JsonView";
 
 function AttrList({ attrs }: { attrs: Attribute[] }) {
@@ -17,8 +17,8 @@ function AttrList({ attrs }: { attrs: Attribute[] }) {
 
 /** Spans waterfall on the step's own time axis, with each span's attributes beneath it. */
 export function Spans({ step }: { step: StepDetail }) {
-  const t0 = step.start_time ? Date.parse(step.start_time) : null;
-  const t1 = step.end_time ? Date.parse(step.end_time) : null;
+  const t0 = epochMs(step.start_time);
+  const t1 = epochMs(step.end_time);
   const total = t0 !== null && t1 !== null && t1 > t0 ? t1 - t0 : null;
   const actionAttrs = step.attributes.filter((a) => a.span_id === null);
   return (
@@ -38,12 +38,13 @@ export function Spans({ step }: { step: StepDetail }) {
       </div>
       <AttrList attrs={actionAttrs} />
       {step.spans.map((s) => {
-        const st = s.start_time ? Date.parse(s.start_time) : null;
-        const en = s.end_time ? Date.parse(s.end_time) : null;
+        const st = epochMs(s.start_time);
+        const en = epochMs(s.end_time);
         let style = { left: "0%", width: "100%" };
         if (total && t0 !== null && st !== null) {
-          const left = Math.max(0, ((st - t0) / total) * 100);
-          style = { left: `${Math.min(left, 99)}%`, width: `${Math.max(((((en ?? st) - st) / total) * 100), 0.5)}%` };
+          const width = Math.min(Math.max((((en ?? st) - st) / total) * 100, 0.5), 100);
+          const left = Math.max(0, Math.min(((st - t0) / total) * 100, 100 - width));
+          style = { left: `${left}%`, width: `${width}%` };
         }
         return (
           <div key={s.span_id}>

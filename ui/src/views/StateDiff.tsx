@@ -13,10 +13,12 @@ export function StateDiff({
   before,
   after,
   beforeSource,
+  labels = { after: "State after", before: "State before" },
 }: {
   before: Record<string, unknown> | null;
   after: Record<string, unknown> | null;
   beforeSource: string | null;
+  labels?: { after: string; before: string };
 }) {
   const [mode, setMode] = useState<Mode>("diff");
   const [hideInternal, setHideInternal] = useState(true);
@@ -28,7 +30,7 @@ export function StateDiff({
       <div className="toolbar">
         {(["diff", "after", "before"] as Mode[]).map((m) => (
           <button key={m} className={mode === m ? "seg active" : "seg"} onClick={() => setMode(m)}>
-            {m === "diff" ? `Diff (${changes.length})` : m === "after" ? "State after" : "State before"}
+            {m === "diff" ? `Diff (${changes.length})` : m === "after" ? labels.after : labels.before}
           </button>
         ))}
         <label className="check">

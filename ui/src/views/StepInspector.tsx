@@ -28,7 +28,7 @@ export function StepInspector({
   storageDir: string | null;
   onStep: (delta: number) => void;
   onAnnotated: () => void;
-  onLoaded?: (action: string) => void;
+  onLoaded?: (action: string, taken: { from: string; to: string } | null, position: number) => void;
 }) {
   const [step, setStep] = useState<StepDetail | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -40,7 +40,8 @@ export function StepInspector({
       .then((s) => {
         if (live) {
           setStep(s);
-          onLoaded?.(s.action);
+          const to = s.transition?.to;
+          onLoaded?.(s.action, typeof to === "string" ? { from: s.action, to } : null, s.position);
           setError(null);
         }
       })

@@ -1,7 +1,7 @@
 // Virtualized step table: only visible rows are in the DOM; rows load in blocks of 200 on demand.
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from "react";
 import { api, type StepSummary } from "../api";
-import { ms } from "../lib/format";
+import { epochMs, ms } from "../lib/format";
 
 const ROW = 26;
 const BLOCK = 200;
@@ -126,13 +126,13 @@ export function StepTable(props: StepTableProps) {
       );
       continue;
     }
-    const start = s.start_time ? Date.parse(s.start_time) : null;
-    const end = s.end_time ? Date.parse(s.end_time) : s.status === "running" ? Date.now() : null;
+    const start = epochMs(s.start_time);
+    const end = s.end_time ? epochMs(s.end_time) : s.status === "running" ? Date.now() : null;
     let bar = null;
     if (span && start !== null) {
-      const left = ((start - t0!) / span) * 100;
-      const width = Math.max((((end ?? start) - start) / span) * 100, 0.4);
-      bar = <div className={`bar bar-${s.status}`} style={{ left: `${Math.min(left, 99.5)}%`, width: `${Math.min(width, 100 - left)}%` }} />;
+      const width = Math.min(Math.max((((end ?? start) - start) / span) * 100, 0.4), 100);
+      const left = Math.max(0, Math.min(((start - t0!) / span) * 100, 100 - width));
+      bar = <div className={`bar bar-${s.status}`} style={{ left: `${left}%`, width: `${width}%` }} />;
     }
     rows.push(
       <div

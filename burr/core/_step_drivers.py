@@ -1,0 +1,175 @@
+"""``Application._step``/``_astep``: one step, decide -> run -> commit, with its hooks.
+
+The fast path here serves actions without policies or exception transitions (the common case,
+tuned for overhead). Actions that have them run through ``burr.core._guarded``, whose single
+protocol drives retries, timeouts and error routing for both sync and async. Both paths treat an
+``Interrupt`` the same way: the step commits the state the action handed over plus the pending
+request, and hooks see a completed step (pausing is not failing).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from burr.core import _engine as engine
+from burr.core import _guarded
+from burr.core.application import _application_context
+from burr.core.policies import INTERRUPT_KEY, Interrupt
+from burr.visibility.tracing import tracer_factory_context_var
+
+if TYPE_CHECKING:
+    from burr.core._engine import ActionMeta
+    from burr.core.application import Application
+    from burr.core.state import State
+
+StepOut = tuple["ActionMeta", Any, "State[Any]"]
+
+
+def _failure(e: Exception, meta: ActionMeta) -> Exception | None:
+    """None if ``e`` pauses the step (a valid Interrupt), else the exception the step fails with."""
+    if isinstance(e, Interrupt):
+        checked = engine.check_interrupt(meta, e)
+        return None if checked is e else checked
+    return e
+
+
+def _decide(app: Application[Any], prev: State[Any]) -> ActionMeta | None:
+    try:
+        return app._next_meta()
+    except Exception:
+        # As in Apache Burr, a step takes its sequence id before choosing the action: a transition
+        # condition that fails (e.g. a missing key) still consumes the id.
+        app._state = engine.with_sequence_id(prev, engine.next_sequence_id(prev))
+        raise
+
+
+def step_sync(app: Application[Any], inputs: dict[str, Any] | None) -> StepOut | None:
+    prev = app._state
+    meta = _decide(app, prev)
+    seq = engine.next_sequence_id(prev)
+    mid = engine.with_sequence_id(prev, seq)
+    app._state = mid  # the id is consumed even if the step fails
+    if meta is None:
+        return None
+    hooks = app._hooks
+    processed = app._inputs(meta, inputs, seq)
+    if INTERRUPT_KEY in prev:
+        # the answer goes to the paused action only, not to later steps of this call
+        app._consumed_answer = engine.check_resume(meta, prev, processed)
+    ctx = _application_context.set((app, meta.name, seq))
+    try:
+        tracer = app._tracer_for(meta, processed, seq) if hooks.trace or meta.inject else None
+        tf = tracer_factory_context_var.set(tracer) if tracer is not None else None
+        try:
+            if meta.guarded:
+                out = _guarded.step_sync(app, meta, prev, mid, seq, processed)
+                if hooks.transition:
+                    app._after_step(meta, seq)
+                return out
+            if hooks.pre_step:
+                app._fire("pre_run_step", inputs=processed, **app._step_kwargs(meta, seq, mid))
+            result: Any = None
+            exc: Exception | None = None
+            new_state: State[Any] | None = None
+            try:
+                result, returned = engine.run_sync(meta, mid, processed)
+                mid = None  # type: ignore[assignment]  # only prev may hold lists at commit (O(1) appends)
+                app._state = prev
+                new_state = engine.commit_step(prev, returned, meta.name, seq)
+                del returned
+                app._state = new_state
+            except Exception as e:
+                failure = _failure(e, meta)
+                if failure is None:
+                    new_state = app._state = engine.paused_state(prev, e, meta, seq)  # type: ignore[arg-type]
+                else:
+                    exc, result = failure, None
+                    new_state = app._state = mid if mid is not None else engine.abandoned_state(prev, seq)
+                    app._log_failure(meta, new_state, processed)
+                    if failure is e:
+                        raise
+                    raise failure from e
+            finally:
+                if hooks.post_step:
+                    app._fire(
+                        "post_run_step",
+                        result=result,
+                        exception=exc,
+                        **app._step_kwargs(meta, seq, new_state),  # type: ignore[arg-type]
+                    )
+        finally:
+            if tf is not None:
+                tracer_factory_context_var.reset(tf)
+    finally:
+        _application_context.reset(ctx)
+    if hooks.transition:
+        app._after_step(meta, seq)
+    return meta, result, new_state
+
+
+async def step_async(app: Application[Any], inputs: dict[str, Any] | None) -> StepOut | None:
+    prev = app._state
+    meta = _decide(app, prev)
+    seq = engine.next_sequence_id(prev)
+    mid = engine.with_sequence_id(prev, seq)
+    app._state = mid
+    if meta is None:
+        return None
+    hooks = app._hooks
+    processed = app._inputs(meta, inputs, seq)
+    if INTERRUPT_KEY in prev:
+        app._consumed_answer = engine.check_resume(meta, prev, processed)
+    ctx = _application_context.set((app, meta.name, seq))
+    try:
+        tracer = app._tracer_for(meta, processed, seq) if hooks.trace or meta.inject else None
+        tf = tracer_factory_context_var.set(tracer) if tracer is not None else None
+        try:
+            if meta.guarded:
+                out = await _guarded.step_async(app, meta, prev, mid, seq, processed)
+                if hooks.transition:
+                    app._after_step(meta, seq)
+                return out
+            if hooks.pre_step:
+                await app._afire("pre_run_step", inputs=processed, **app._step_kwargs(meta, seq, mid))
+            result: Any = None
+            exc: Exception | None = None
+            new_state: State[Any] | None = None
+            try:
+                if not meta.is_async:  # fix #13: same path, same hook arguments as sync
+                    result, returned = engine.run_sync(meta, mid, processed)
+                elif meta.single_step and not processed:  # the common case, without an extra coroutine
+                    result, returned = engine.check_single(meta, await meta.action.run_and_update(mid))
+                else:
+                    result, returned = await engine.run_async(meta, mid, processed)
+                mid = None  # type: ignore[assignment]
+                app._state = prev
+                new_state = engine.commit_step(prev, returned, meta.name, seq)
+                del returned
+                app._state = new_state
+            except Exception as e:
+                failure = _failure(e, meta)
+                if failure is None:
+                    new_state = app._state = engine.paused_state(prev, e, meta, seq)  # type: ignore[arg-type]
+                else:
+                    exc, result = failure, None
+                    new_state = app._state = mid if mid is not None else engine.abandoned_state(prev, seq)
+                    app._log_failure(meta, new_state, processed)
+                    if failure is e:
+                        raise
+                    raise failure from e
+            finally:
+                if hooks.post_step:
+                    await app._afire(
+                        "post_run_step",
+                        result=result,
+                        exception=exc,
+                        **app._step_kwargs(meta, seq, new_state),  # type: ignore[arg-type]
+                    )
+        finally:
+            if tf is not None:
+                tracer_factory_context_var.reset(tf)
+    finally:
+        _application_context.reset(ctx)
+    if hooks.transition:
+        app._after_step(meta, seq)
+    return meta, result, new_state
