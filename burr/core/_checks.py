@@ -143,15 +143,19 @@ def unreachable_halts(graph: Graph, start: str, halts: Iterable[str]) -> list[st
 
 
 def check_halts(graph: Graph, start: str, halts: list[str], strict: bool) -> bool:
-    """Report halts ``start`` can never reach; True when all are reachable (cacheable)."""
+    """Report when ``start`` can reach none of ``halts``; True when some halt is reachable (cacheable).
+
+    Listing halts that only some paths reach is normal (e.g. every human-input step of a graph), so
+    only a call that can stop at none of them is reported.
+    """
     unreachable = unreachable_halts(graph, start, halts)
-    if not unreachable:
+    if not halts or len(unreachable) < len(set(halts)):
         return True
     report(
         [
             f"Halt {unreachable} can never be reached: no transition path leads from the next action "
-            f"`{start}` to {'it' if len(unreachable) == 1 else 'them'}, so this call will only stop when the "
-            "graph runs out of transitions (or never). Check halt_before/halt_after and the transitions."
+            f"`{start}` to {'it' if len(unreachable) == 1 else 'any of them'}, so this call will only stop when "
+            "the graph runs out of transitions (or never). Check halt_before/halt_after and the transitions."
         ],
         strict,
     )

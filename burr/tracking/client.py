@@ -152,6 +152,12 @@ class LocalTrackingClient(
     :param flush_interval: seconds between background writes (process-wide; default 0.5).
     """
 
+    GRAPH_FILENAME = GRAPH_FILENAME
+    METADATA_FILENAME = METADATA_FILENAME
+    LOG_FILENAME = LOG_FILENAME
+    CHILDREN_FILENAME = CHILDREN_FILENAME
+    DEFAULT_STORAGE_DIR = DEFAULT_STORAGE_DIR
+
     def __init__(
         self,
         project: str,
@@ -340,6 +346,9 @@ class LocalTrackingClient(
         }
         if app.call_id is not None:
             record["call_id"] = app.call_id
+        attempt = future_kwargs.get("attempt")
+        if attempt is not None and attempt > 1:
+            record["attempt"] = attempt
         self._put(app, record)
 
     def post_run_step(
@@ -380,6 +389,7 @@ class LocalTrackingClient(
         app.last_state_id = state._vid if type(state) is State else None  # = _delta.state_id(state)
         if app.call_id is not None:
             record["call_id"] = app.call_id
+        _record_attempt(record, future_kwargs)
         self._put(app, record)
         if exception is not None:
             WRITER.flush()  # the app may be about to die: get its last step on disk
@@ -647,3 +657,13 @@ def _metadata_writer(app_dir: str, metadata: dict[str, Any]) -> Any:
         return json.dumps(out, ensure_ascii=False)
 
     return content
+
+
+def _record_attempt(record: dict[str, Any], hook_kwargs: dict[str, Any]) -> None:
+    """Mark retried steps (retry policies fire the step hooks once per attempt); plain steps stay lean."""
+    attempt = hook_kwargs.get("attempt")
+    will_retry = hook_kwargs.get("will_retry")
+    if attempt is not None and (attempt > 1 or will_retry):
+        record["attempt"] = attempt
+        if will_retry:
+            record["will_retry"] = True

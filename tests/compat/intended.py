@@ -369,13 +369,4 @@ class Open:
     note: str
 
 
-OPEN: dict[str, list[Open]] = {
-    "public_names": [
-        Open(
-            "tracking.class_constants",
-            "H-track (burr/tracking/client.py)",
-            "LocalTrackingClient.GRAPH_FILENAME/METADATA_FILENAME/LOG_FILENAME/CHILDREN_FILENAME/"
-            "DEFAULT_STORAGE_DIR are class attributes in Apache Burr; missing on ours",
-        ),
-    ],
-}
+OPEN: dict[str, list[Open]] = {}

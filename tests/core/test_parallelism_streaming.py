@@ -98,10 +98,10 @@ def test_streaming_map_collect_reports_failed_branch_in_done_item() -> None:
     assert (state["ys"], result["failed_branches"][0]["branch"]) == ([1], "0-1")
 
 
-def test_streaming_map_fail_fast_ends_stream_with_failed_branch_item() -> None:
+def test_streaming_map_fail_fast_raises_the_branch_error_after_its_item() -> None:
     _, container = build(streaming_map(plain, [99])).stream_result(halt_after=["map"])
     items: list[dict[str, Any]] = []
-    with pytest.raises(ValueError):  # the step fails: the stream ended without the reduced state
+    with pytest.raises(RuntimeError, match="bad branch"):
         for item in container:
             items.append(item)
     assert [(i["branch"], i["error"]) for i in items] == [("0-0", "RuntimeError: bad branch")]

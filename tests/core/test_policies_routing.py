@@ -350,3 +350,18 @@ def test_graph_get_next_node_follows_the_error_route_only_after_a_failure() -> N
     after_success = {"answer": "a", "__SEQUENCE_ID": 0, "__PRIOR_STEP": "call_llm"}
     assert graph.get_next_node("call_llm", State(after_failure), "call_llm").name == "apologize"
     assert graph.get_next_node("call_llm", State(after_success), "call_llm").name == "show"
+
+
+def test_strict_run_accepts_halts_when_at_least_one_is_reachable() -> None:
+    app = (
+        ApplicationBuilder()
+        .with_actions(back_off, spin)
+        .with_transitions(("back_off", "spin"), ("spin", "spin"))
+        .with_entrypoint("back_off")
+        .with_state(n=0)
+        .with_strict_checks()
+        .build()
+    )
+    app.step()
+    action, _, _ = app.run(halt_after=["back_off", "spin"])  # back_off is unreachable, spin is not
+    assert action.name == "spin"

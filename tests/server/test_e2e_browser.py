@@ -156,6 +156,18 @@ def test_child_apps_are_reachable_from_the_parent_step(page: Any) -> None:
     page.get_by_text("spawned by").wait_for()
 
 
+def test_compare_two_apps_picked_in_the_app_list(page: Any) -> None:
+    page.goto("/#/p/demo_counter")
+    for app_id in ("count-to-3", "count-to-10"):
+        row = page.get_by_test_id("app-row").filter(has=page.get_by_role("link", name=app_id, exact=True))
+        row.locator("input[type=checkbox]").check()
+    page.get_by_test_id("compare-picked").click()
+    page.get_by_test_id("compare").wait_for()
+    assert page.url.endswith("/compare/count-to-3/count-to-10")
+    page.get_by_test_id("compare").locator("tbody tr").nth(3).click()
+    assert "count" in page.get_by_test_id("state-diff").inner_text()
+
+
 def test_compare_two_apps_step_by_step(page: Any) -> None:
     page.goto("/#/p/demo_counter/compare/count-to-3/count-to-10")
     page.get_by_test_id("compare").locator("tbody tr").nth(3).click()
@@ -295,7 +307,9 @@ def test_step_table_stays_virtualized_at_100k_steps(
         page.goto("/#/p/big_project/a/long-run/s/50000")  # a deep link scrolls its row into view
         page.locator("[data-testid=step-row][data-seq='50000']").wait_for()
         page.get_by_test_id("minimap").locator("rect").last.click()  # the minimap jumps to the end
-        page.wait_for_function("Number(document.querySelector('[data-testid=insp-seq]')?.textContent) > 99000")
+        page.wait_for_function(
+            "Number(document.querySelector('[data-testid=insp-seq]')?.textContent) > 99000"
+        )
     finally:
         context.close()
     assert rendered < 200
@@ -310,3 +324,19 @@ def test_log_warnings_are_shown_in_the_app_view(page: Any, e2e_storage: Path) ->
             f.write("{not json\n")
     page.goto("/#/p/demo_counter/a/count-to-3-corrupt")
     assert "corrupt line" in page.get_by_test_id("app-warnings").inner_text(timeout=15_000)
+
+
+def test_token_protected_server_asks_for_the_token_once(
+    browser: Any, e2e_storage: Path, start_server: Callable[..., RunningServer]
+) -> None:
+    server = start_server(e2e_storage, token="let-me-in")
+    context = browser.new_context(base_url=server.url)
+    page = context.new_page()
+    try:
+        page.goto("/")
+        page.get_by_text("This server needs a token").wait_for()
+        page.locator("input[type=password]").fill("let-me-in")
+        page.get_by_role("button", name="Continue").click()
+        page.get_by_test_id("projects").get_by_text("demo_counter").wait_for()
+    finally:
+        context.close()

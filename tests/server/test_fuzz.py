@@ -37,6 +37,6 @@ schema = schemathesis.pytest.from_fixture("api_schema").exclude(path="/api/v1/ev
 
 
 @schema.parametrize()
-@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=30, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 def test_api_never_answers_500(case: schemathesis.Case, fuzz_server: RunningServer) -> None:
     case.call_and_validate(base_url=fuzz_server.url, checks=[not_a_server_error])

@@ -311,3 +311,35 @@ async def test_async_run_is_tracked(tracker: LocalTrackingClient) -> None:
     records = log(tracker, "async-app")
     assert [r["type"] for r in records] == ["begin_entry", "end_entry"] * 2
     assert logs.state_at(records, None)[0]["count"] == 2
+
+
+def test_retried_step_records_each_attempt(tmp_path):
+    from burr.core import ApplicationBuilder, State, action
+    from burr.core.policies import RetryPolicy
+    from burr.tracking import LocalTrackingClient
+    from burr.tracking.common import logs
+
+    calls = {"n": 0}
+
+    @action(reads=[], writes=["ok"])
+    def flaky(state: State) -> State:
+        calls["n"] += 1
+        if calls["n"] < 3:
+            raise ConnectionError("503")
+        return state.update(ok=True)
+
+    tracker = LocalTrackingClient("retries", storage_dir=str(tmp_path))
+    app = (
+        ApplicationBuilder()
+        .with_actions(flaky=flaky)
+        .with_transitions()
+        .with_entrypoint("flaky")
+        .with_policies(flaky=RetryPolicy(max_attempts=3, initial_delay=0.001, jitter=0))
+        .with_tracker(tracker)
+        .with_identifiers(app_id="a1")
+        .build()
+    )
+    app.run(halt_after=["flaky"])
+    records = logs.read_log(str(tmp_path / "retries" / "a1" / "log.jsonl")).records
+    ends = [(r.get("attempt"), r.get("will_retry"), r["exception"] is None) for r in records if r["type"] == "end_entry"]
+    assert ends == [(1, True, False), (2, True, False), (3, None, True)]

@@ -524,7 +524,9 @@ def step_detail(
     inputs = begin.get("inputs")
     if isinstance(inputs, dict):
         inputs = {k: v for k, v in inputs.items() if k not in ("__context", "__tracer")}
-    out["position"] = conn.execute("SELECT count(*) FROM steps WHERE app=? AND seq < ?", (app, seq)).fetchone()[0]
+    out["position"] = conn.execute(
+        "SELECT count(*) FROM steps WHERE app=? AND seq < ?", (app, seq)
+    ).fetchone()[0]
     out["inputs"] = inputs
     out["result"] = end.get("result")
     out["exception"] = end.get("exception")

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useState } from "react";
 import { api, subscribe, type AppPage } from "../api";
 import { ago, short } from "../lib/format";
-import { href } from "../lib/router";
+import { href, navigate } from "../lib/router";
 
 const PAGE = 100;
 
@@ -13,6 +13,7 @@ export function AppList({ project }: { project: string }) {
   const [offset, setOffset] = useState(0);
   const [page, setPage] = useState<AppPage | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [picked, setPicked] = useState<string[]>([]);
   const load = useCallback(() => {
     api
       .apps(project, { q, status, since: since ? new Date(since).toISOString() : undefined, top_level: topLevel || undefined, limit: PAGE, offset })
@@ -63,6 +64,16 @@ export function AppList({ project }: { project: string }) {
           <input type="checkbox" checked={topLevel} onChange={(e) => { setTopLevel(e.target.checked); setOffset(0); }} /> hide child apps
         </label>
         <span className="spacer" />
+        {picked.length > 0 && (
+          <button
+            className="primary"
+            disabled={picked.length !== 2}
+            onClick={() => navigate(href("p", project, "compare", picked[0], picked[1]))}
+            data-testid="compare-picked"
+          >
+            {picked.length === 2 ? "compare the 2 picked apps" : "pick one more app to compare"}
+          </button>
+        )}
         <a className="link small" href={href("p", project, "annotations")}>
           annotations
         </a>
@@ -73,6 +84,7 @@ export function AppList({ project }: { project: string }) {
           <table className="grid" data-testid="apps">
             <thead>
               <tr>
+                <th title="pick two apps to compare" />
                 <th>App</th>
                 <th>Partition key</th>
                 <th>Status</th>
@@ -85,6 +97,16 @@ export function AppList({ project }: { project: string }) {
             <tbody>
               {page.apps.map((a) => (
                 <tr key={a.app_id} className="clickable" onClick={() => (window.location.hash = href("p", project, "a", a.app_id))} data-testid="app-row">
+                  <td onClick={(e) => e.stopPropagation()}>
+                    <input
+                      type="checkbox"
+                      title="pick to compare"
+                      checked={picked.includes(a.app_id)}
+                      onChange={(e) =>
+                        setPicked((p) => (e.target.checked ? [...p.filter((x) => x !== a.app_id), a.app_id].slice(-2) : p.filter((x) => x !== a.app_id)))
+                      }
+                    />
+                  </td>
                   <td title={a.app_id}>
                     <a className="link" href={href("p", project, "a", a.app_id)}>
                       {short(a.app_id, 36)}
