@@ -219,6 +219,8 @@ def ensure_demo_data(storage_dir: str) -> str:
         generate(storage_dir)
     except ImportError as e:  # engine or tracker not importable: serve without demos
         return f"demo data skipped ({e})"
+    except Exception as e:  # a broken demo must never keep the tracker from starting
+        return f"demo data incomplete ({type(e).__name__}: {e}); the tracker starts anyway"
     finally:
         burr_logger.setLevel(level)
     return f"recorded demo projects {', '.join(DEMO_PROJECTS)} into {storage_dir}"

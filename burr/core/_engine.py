@@ -397,7 +397,7 @@ def commit(prev: State[Any], returned: State[Any], name: str, seq: int) -> State
 def commit_step(prev: State[Any], returned: State[Any], name: str, seq: int) -> State[Any]:
     """``commit``, and the end of a pause: a completed step clears the pending interrupt."""
     new_state = _commit(prev, returned, {PRIOR_STEP: name, SEQUENCE_ID: seq})
-    if INTERRUPT_KEY in new_state:
+    if INTERRUPT_KEY in new_state._d:
         new_state = new_state.wipe(delete=[INTERRUPT_KEY])
     return new_state
 

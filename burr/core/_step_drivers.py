@@ -53,7 +53,7 @@ def step_sync(app: Application[Any], inputs: dict[str, Any] | None) -> StepOut |
         return None
     hooks = app._hooks
     processed = app._inputs(meta, inputs, seq)
-    if INTERRUPT_KEY in prev:
+    if INTERRUPT_KEY in prev._d:
         # the answer goes to the paused action only, not to later steps of this call
         app._consumed_answer = engine.check_resume(meta, prev, processed)
     ctx = _application_context.set((app, meta.name, seq))
@@ -66,8 +66,16 @@ def step_sync(app: Application[Any], inputs: dict[str, Any] | None) -> StepOut |
                 if hooks.transition:
                     app._after_step(meta, seq)
                 return out
-            if hooks.pre_step:
-                app._fire("pre_run_step", inputs=processed, **app._step_kwargs(meta, seq, mid))
+            for hook in hooks.pre_step_fns:
+                hook(
+                    app_id=app._uid,
+                    partition_key=app._partition_key,
+                    sequence_id=seq,
+                    state=mid,
+                    action=meta.action,
+                    attempt=1,
+                    inputs=processed,
+                )
             result: Any = None
             exc: Exception | None = None
             new_state: State[Any] | None = None
@@ -90,12 +98,16 @@ def step_sync(app: Application[Any], inputs: dict[str, Any] | None) -> StepOut |
                         raise
                     raise failure from e
             finally:
-                if hooks.post_step:
-                    app._fire(
-                        "post_run_step",
+                for hook in hooks.post_step_fns:
+                    hook(
+                        app_id=app._uid,
+                        partition_key=app._partition_key,
+                        sequence_id=seq,
+                        state=new_state,
+                        action=meta.action,
+                        attempt=1,
                         result=result,
                         exception=exc,
-                        **app._step_kwargs(meta, seq, new_state),  # type: ignore[arg-type]
                     )
         finally:
             if tf is not None:
@@ -117,7 +129,7 @@ async def step_async(app: Application[Any], inputs: dict[str, Any] | None) -> St
         return None
     hooks = app._hooks
     processed = app._inputs(meta, inputs, seq)
-    if INTERRUPT_KEY in prev:
+    if INTERRUPT_KEY in prev._d:
         app._consumed_answer = engine.check_resume(meta, prev, processed)
     ctx = _application_context.set((app, meta.name, seq))
     try:

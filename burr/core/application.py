@@ -120,6 +120,9 @@ class _Hooks:
         "stream",
         "any_async",
         "async_names",
+        "pre_step_fns",
+        "post_step_fns",
+        "transition_fns",
     )
 
     def __init__(self, adapters: LifecycleAdapterSet) -> None:
@@ -132,6 +135,10 @@ class _Hooks:
         self.trace = any(n in names for n in _TRACE_HOOKS)
         self.stream = any(n in names for n in ("pre_start_stream", "post_stream_item", "post_end_stream"))
         self.any_async = bool(adapters.async_hooks)
+        # bound sync hook methods, called directly by the sync step loop (no kwargs re-packing)
+        self.pre_step_fns = tuple(adapters.sync_hooks.get("pre_run_step", ()))
+        self.post_step_fns = tuple(adapters.sync_hooks.get("post_run_step", ()))
+        self.transition_fns = tuple(adapters.sync_hooks.get("post_transition_evaluation", ()))
 
 
 class Application(Generic[StateType]):
@@ -180,6 +187,8 @@ class Application(Generic[StateType]):
             actions=graph.actions, transitions=graph.transitions, entrypoint=graph.get_action(entrypoint)
         )
         self._hooks = _Hooks(self._adapter_set)
+        # one call frame less per hook event (the step loop's main overhead when hooks exist)
+        self._fire = self._adapter_set.call_all_lifecycle_hooks_sync  # type: ignore[method-assign]
         self._max_steps: int | None = None
         self._consumed_answer: str | None = None  # an interrupt's answer, delivered once per call
         self._strict = False
@@ -454,15 +463,16 @@ class Application(Generic[StateType]):
         except Exception:  # raised again, where Apache Burr raises it: at the next decision
             return
         self._next_for, self._next_val = state, nxt
-        self._fire(
-            "post_transition_evaluation",
-            app_id=self._uid,
-            partition_key=self._partition_key,
-            sequence_id=seq,
-            from_action=meta.name,
-            evaluated=evaluated,
-            next_action=nxt.name if nxt is not None else None,
-        )
+        next_name = nxt.name if nxt is not None else None
+        for hook in self._hooks.transition_fns:
+            hook(
+                app_id=self._uid,
+                partition_key=self._partition_key,
+                sequence_id=seq,
+                from_action=meta.name,
+                evaluated=evaluated,
+                next_action=next_name,
+            )
 
     # ------------------------------------------------------------------------------------------
     # step / astep
@@ -548,7 +558,7 @@ class Application(Generic[StateType]):
         self, ran: tuple[ActionMeta, Any, State[Any]], halt_before: Any, halt_after: Any
     ) -> tuple[Action | None, Any, State[Any]] | None:
         """The run's return value if it should stop after ``ran`` (or it paused), else None."""
-        if INTERRUPT_KEY in self._state:
+        if INTERRUPT_KEY in self._state._d:
             return ran[0].action, None, self._state
         nxt = self._next_meta()
         if nxt is not None and nxt.name in halt_before:

@@ -435,9 +435,20 @@ class State(Mapping[str, Any], Generic[StateType]):
 
     def update(self, **updates: Any) -> State[StateType]:
         """Set (insert or replace) values."""
-        d = dict(self._d)
+        d = self._d.copy()
         d.update(updates)
-        return self._derive(d, tuple(("set", k, v) for k, v in updates.items()))
+        # _derive inlined: update is the hottest State operation
+        node = self._ops
+        for k, v in updates.items():
+            node = (("set", k, v), node)
+        new = State.__new__(State)
+        new._d = d
+        new._owned = True
+        new._typing_system = self._typing_system
+        new._ops = node
+        new._base = self._base
+        new._vid = next(_vids)
+        return new
 
     def append(self, **updates: Any) -> State[StateType]:
         """Append one value to each named list; a missing key starts a new list."""

@@ -121,6 +121,15 @@ def test_next_error_jumps_to_the_failed_step(page: Any) -> None:
     assert page.locator(".exception").is_visible()
 
 
+def test_app_list_shows_new_apps_live(page: Any, e2e_storage: Path) -> None:
+    page.goto("/#/p/demo_parallel")
+    page.get_by_test_id("app-row").first.wait_for()
+    before = page.get_by_test_id("app-row").count()
+    shutil.copytree(e2e_storage / "demo_parallel" / "fan-out", e2e_storage / "demo_parallel" / "fan-out-copy")
+    page.get_by_role("link", name="fan-out-copy", exact=True).wait_for(timeout=15_000)
+    assert page.get_by_test_id("app-row").count() == before + 1
+
+
 def test_failed_step_shows_its_traceback(page: Any) -> None:
     page.goto("/#/p/demo_chatbot/a/chat-demonstrate-errors/s/3")
     assert "RuntimeError" in page.locator(".exception").inner_text()

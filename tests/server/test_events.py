@@ -115,3 +115,14 @@ def test_event_stream_ends_after_max_seconds(server: RunningServer) -> None:
 
 def test_event_stream_for_unknown_project_is_404(client: httpx.Client) -> None:
     assert client.get("/api/v1/events", params={"project": "nope"}).status_code == 404
+
+
+def test_event_stream_can_be_limited_to_one_kind(server: RunningServer, fixture_storage: Path) -> None:
+    log = fixture_storage / "demo_fixture" / "forked-app" / "log.jsonl"
+    frames = _read_events(
+        f"{server.url}/api/v1/events",
+        {"project": "demo_fixture", "kind": "app", "max_seconds": 10},
+        after=lambda: _append_later(log, _entry(4)),
+        until=lambda fs: any(f.get("event") == "app" for f in fs),
+    )
+    assert {f["event"] for f in frames[1:]} == {"app"}

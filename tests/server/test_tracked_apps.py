@@ -78,3 +78,37 @@ def test_fan_out_children_point_back_to_the_parent_step(demo: httpx.Client) -> N
     assert len(parent["children"]) == 4 and {
         c["spawning_parent_pointer"]["sequence_id"] for c in children
     } == {0}
+
+
+def test_retried_step_is_one_row_with_every_attempt(
+    tmp_path: Path, start_server: Callable[..., RunningServer]
+) -> None:
+    from burr.core import ApplicationBuilder, State
+    from burr.core.action import action
+    from burr.core.policies import RetryPolicy
+
+    calls = {"n": 0}
+
+    @action(reads=[], writes=["ok"])
+    def flaky(state: State) -> State:
+        calls["n"] += 1
+        if calls["n"] < 3:
+            raise ConnectionError("503 from the model provider")
+        return state.update(ok=True)
+
+    app = (
+        ApplicationBuilder()
+        .with_actions(flaky=flaky)
+        .with_transitions()
+        .with_entrypoint("flaky")
+        .with_policies(flaky=RetryPolicy(max_attempts=3, initial_delay=0.001, jitter=0))
+        .with_tracker("local", project="retries", params={"storage_dir": str(tmp_path)})
+        .with_identifiers(app_id="a1")
+        .build()
+    )
+    app.run(halt_after=["flaky"])
+    server = start_server(tmp_path)
+    steps = httpx.get(f"{server.url}/api/v1/projects/retries/apps/a1/steps").json()["steps"]
+    step = httpx.get(f"{server.url}/api/v1/projects/retries/apps/a1/steps/0").json()
+    assert [(s["attempts"], s["status"]) for s in steps] == [(3, "completed")]
+    assert [a["attempt"] for a in step["attempt_history"]] == [1, 2, 3] and step["state"]["ok"] is True

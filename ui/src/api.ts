@@ -99,6 +99,7 @@ export interface StepSummary {
   num_spans: number;
   num_attributes: number;
   num_children: number;
+  attempts: number;
   stream: StreamTiming | null;
 }
 
@@ -138,6 +139,7 @@ export interface StepDetail extends StepSummary {
   spans: Span[];
   attributes: Attribute[];
   transition: Record<string, unknown> | null;
+  attempt_history: { attempt: number | null; end_time: string | null; error: string | null }[];
   children: ChildLink[];
   warnings: string[];
 }
@@ -288,11 +290,11 @@ export interface LiveEvent {
 
 /** Subscribe to server-sent events; the browser resumes with Last-Event-ID on reconnect. */
 export function subscribe(
-  scope: { project?: string; app_id?: string },
+  scope: { project?: string; app_id?: string; kind?: "app" | "step" | "annotation" },
   onEvent: (e: LiveEvent) => void,
 ): () => void {
   const token = getToken();
-  const url = `api/v1/events${qs({ project: scope.project, app_id: scope.app_id, token })}`;
+  const url = `api/v1/events${qs({ project: scope.project, app_id: scope.app_id, kind: scope.kind, token })}`;
   const source = new EventSource(url);
   for (const kind of ["app", "step", "annotation", "reset"] as const) {
     source.addEventListener(kind, (ev) => {

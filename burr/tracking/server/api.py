@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Literal
 
 from fastapi import APIRouter, Header, HTTPException, Path, Query, Request
@@ -41,6 +42,10 @@ def _app_or_404(request: Request, project: str, app_id: str) -> Any:
     if row is None:
         raise HTTPException(404, f"app {app_id!r} not found in project {project!r}")
     return row
+
+
+def _safe_filename(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name)
 
 
 def build_router(version: str) -> APIRouter:
@@ -259,7 +264,9 @@ def build_router(version: str) -> APIRouter:
         return PlainTextResponse(
             "".join(line + "\n" for line in lines),
             media_type="application/x-ndjson",
-            headers={"Content-Disposition": f'attachment; filename="{project}-annotations.jsonl"'},
+            headers={
+                "Content-Disposition": f'attachment; filename="{_safe_filename(project)}-annotations.jsonl"'
+            },
         )
 
     @router.get(
@@ -275,6 +282,9 @@ def build_router(version: str) -> APIRouter:
         since: int | None = Query(None, ge=0, le=MAX_INT, description="resume after this event id"),
         last_event_id: str | None = Header(None, max_length=32),
         max_seconds: float = Query(60.0, ge=0.0, le=3600.0, description="close after this long"),
+        kind: Literal["app", "step", "annotation"] | None = Query(
+            None, description="only this kind of event"
+        ),
     ) -> StreamingResponse:
         """Server-sent events: ``app`` (new/changed app), ``step`` (step started/ended), ``annotation``.
 
@@ -291,7 +301,7 @@ def build_router(version: str) -> APIRouter:
                     422, "Last-Event-ID must be an event id (an integer) this server sent"
                 ) from e
         return StreamingResponse(
-            event_stream(_index(request), request, project, app_id, resume, max_seconds),
+            event_stream(_index(request), request, project, app_id, resume, max_seconds, kind),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )

@@ -32,6 +32,7 @@ async def event_stream(
     app_id: str | None,
     last_id: int | None,
     max_seconds: float = 60.0,
+    kind: str | None = None,
 ) -> AsyncIterator[str]:
     """Yield SSE frames until the client leaves or ``max_seconds`` pass (the browser reconnects)."""
     conn = index.reader()
@@ -52,6 +53,9 @@ async def event_stream(
     if app_id is not None:
         where += " AND app_id = ?"
         args.append(app_id)
+    if kind is not None:
+        where += " AND kind = ?"
+        args.append(kind)
     started = time.monotonic()
     last_beat = started
     while time.monotonic() - started < max_seconds:

@@ -23,7 +23,7 @@ from burr.tracking.server._times import to_epoch
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 INDEX_FILENAME = ".burr-index.sqlite"
 MAX_WARNINGS_PER_APP = 100
 MAX_EVENTS_KEPT = 20_000
@@ -62,6 +62,7 @@ CREATE TABLE IF NOT EXISTS steps(
   n_spans INTEGER NOT NULL DEFAULT 0, n_attrs INTEGER NOT NULL DEFAULT 0,
   stream_start REAL, stream_first REAL, stream_end REAL, stream_items INTEGER,
   begin_off INTEGER NOT NULL, end_off INTEGER, snapshot INTEGER NOT NULL DEFAULT 0,
+  attempts INTEGER NOT NULL DEFAULT 1,
   PRIMARY KEY(app, seq)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS steps_begin ON steps(app, begin_off);
@@ -612,6 +613,16 @@ class TrackingIndex:
                 return None
             t = to_epoch(rec.get("start_time"))
             existed = conn.execute("SELECT 1 FROM steps WHERE app=? AND seq=?", (app, seq)).fetchone()
+            attempt = rec.get("attempt")
+            if existed and isinstance(attempt, int) and attempt > 1:
+                # a retry of the same step: one row, the time span and records of all attempts
+                conn.execute(
+                    "UPDATE steps SET attempts=?, status='running', end=NULL WHERE app=? AND seq=?",
+                    (attempt, app, seq),
+                )
+                conn.execute("UPDATE apps SET status='running' WHERE id=? AND last_seq=?", (app, seq))
+                cur.tick.steps[seq] = {"seq": seq, "action": action, "status": "running", "attempt": attempt}
+                return t
             conn.execute(
                 "INSERT OR REPLACE INTO steps(app, seq, action, start, status, begin_off) "
                 "VALUES (?,?,?,?,'running',?)",

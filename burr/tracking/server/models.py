@@ -121,6 +121,7 @@ class StepSummary(BaseModel):
     num_spans: int
     num_attributes: int
     num_children: int
+    attempts: int = Field(description="1, or how many times a retry policy ran the step")
     stream: StreamTiming | None
 
 
@@ -177,6 +178,7 @@ class StepDetail(StepSummary):
     spans: list[Span]
     attributes: list[Attribute]
     transition: dict[str, Any] | None
+    attempt_history: list[dict[str, Any]] = Field(description="one entry per attempt of a retried step")
     children: list[ChildLink]
     warnings: list[str]
 

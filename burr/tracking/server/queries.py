@@ -300,7 +300,7 @@ def app_detail(conn: sqlite3.Connection, r: sqlite3.Row) -> dict[str, Any]:
 # -- steps -----------------------------------------------------------------------------------------
 _STEP_COLS = (
     "seq, action, start, end, status, error, n_spans, n_attrs, stream_start, stream_first, stream_end, "
-    "stream_items, begin_off, end_off"
+    "stream_items, begin_off, end_off, attempts"
 )
 
 
@@ -334,6 +334,7 @@ def _step_summary(r: sqlite3.Row, num_children: int) -> dict[str, Any]:
         "num_spans": r["n_spans"],
         "num_attributes": r["n_attrs"],
         "num_children": num_children,
+        "attempts": r["attempts"],
         "stream": _stream(r),
     }
 
@@ -414,6 +415,13 @@ def timeline(conn: sqlite3.Connection, app: int, buckets: int) -> dict[str, Any]
     return {"start": to_iso(lo), "end": to_iso(hi), "bucket_ms": round(width * 1000, 3), "buckets": out}
 
 
+def _error_line(exc: Any) -> str | None:
+    if not exc:
+        return None
+    lines = [ln for ln in str(exc).strip().splitlines() if ln.strip()]
+    return (lines[-1] if lines else str(exc))[:300]
+
+
 def _read_range(path: str, start: int, stop: int) -> list[tuple[int, dict[str, Any]]]:
     stop = min(stop, start + MAX_STEP_READ)
     try:
@@ -479,6 +487,7 @@ def step_detail(
     end: dict[str, Any] = {}
     spans: dict[str, dict[str, Any]] = {}
     attributes = []
+    attempts: list[dict[str, Any]] = []
     transition = None
     for _off, rec in records:
         kind = rec.get("type")
@@ -489,6 +498,14 @@ def step_detail(
             begin = rec
         elif kind == "end_entry":
             end = rec
+            if "attempt" in rec:
+                attempts.append(
+                    {
+                        "attempt": rec.get("attempt"),
+                        "end_time": to_iso(to_epoch(rec.get("end_time"))),
+                        "error": _error_line(rec.get("exception")),
+                    }
+                )
         elif kind == "begin_span":
             sid = str(rec.get("span_id"))
             path = sid.split(":", 1)[-1]
@@ -548,6 +565,7 @@ def step_detail(
     ]
     out["attributes"] = attributes
     out["transition"] = transition
+    out["attempt_history"] = attempts
     out["children"] = children
     out["warnings"] = [
         w[0]

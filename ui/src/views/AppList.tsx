@@ -26,8 +26,8 @@ export function AppList({ project }: { project: string }) {
   useEffect(load, [load]);
   useEffect(() => {
     let timer: number | undefined;
-    const stop = subscribe({ project }, (e) => {
-      if (e.kind !== "app") return;
+    const stop = subscribe({ project, kind: "app" }, (e) => {
+      if (e.kind !== "app" && e.kind !== "reset") return;
       window.clearTimeout(timer);
       timer = window.setTimeout(load, 250);
     });

@@ -52,7 +52,7 @@ export function Fork({ app, seq, storageDir }: { app: AppDetail; seq: number; st
   const [found, setFound] = useState<string | null>(null);
   useEffect(() => {
     if (!waiting) return;
-    return subscribe({ project: app.project }, (e) => {
+    return subscribe({ project: app.project, kind: "app" }, (e) => {
       if (e.kind === "app" && e.data.created && e.data.parent_app_id === app.app_id) {
         const id = String(e.data.app_id);
         setFound(id);

@@ -14,8 +14,8 @@ export function ProjectList() {
         .catch((e) => setError(String(e.message ?? e)));
     load();
     let timer: number | undefined;
-    const stop = subscribe({}, (e) => {
-      if (e.kind !== "app") return;
+    const stop = subscribe({ kind: "app" }, (e) => {
+      if (e.kind !== "app" && e.kind !== "reset") return;
       window.clearTimeout(timer);
       timer = window.setTimeout(load, 300);
     });

@@ -8,6 +8,32 @@ import { JsonView } from "./JsonView";
 import { Spans } from "./Spans";
 import { StateDiff } from "./StateDiff";
 
+function Transition({ transition }: { transition: Record<string, unknown> }) {
+  const evaluated = Array.isArray(transition.evaluated) ? (transition.evaluated as Record<string, unknown>[]) : [];
+  return (
+    <>
+      <h4>Transition</h4>
+      <div className="small" data-testid="transition">
+        <b>{String(transition.from_ ?? "")}</b> → <b>{transition.to === null ? "(halt: no transition)" : String(transition.to)}</b>
+        {transition.implied ? <span className="muted"> (first declared transition; not logged, implied)</span> : null}
+      </div>
+      {evaluated.length > 0 && (
+        <table className="diff-table">
+          <tbody>
+            {evaluated.map((e, i) => (
+              <tr key={i} className={e.value ? "diff-added" : ""}>
+                <td className="diff-path">→ {String(e.to)}</td>
+                <td>{String(e.condition)}</td>
+                <td className="diff-kind">{e.value ? "true" : "false"}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </>
+  );
+}
+
 const TABS = ["state", "data", "spans", "code", "fork", "annotate"] as const;
 type Tab = (typeof TABS)[number];
 
@@ -80,6 +106,16 @@ export function StepInspector({
           {w}
         </div>
       ))}
+      {step.attempt_history.length > 1 && (
+        <div className="children-box" data-testid="attempts">
+          <b>Attempts:</b>{" "}
+          {step.attempt_history.map((a, i) => (
+            <span key={i} className={`chip ${a.error ? "chip-failed" : "chip-completed"}`} title={a.error ?? "succeeded"}>
+              #{a.attempt ?? i + 1} {a.error ? "failed" : "ok"}
+            </span>
+          ))}
+        </div>
+      )}
       {step.exception && <pre className="exception">{step.exception}</pre>}
       {step.children.length > 0 && (
         <div className="children-box">
@@ -107,12 +143,7 @@ export function StepInspector({
             <JsonView value={step.inputs ?? {}} />
             <h4>Result</h4>
             <JsonView value={step.result ?? null} />
-            {step.transition && (
-              <>
-                <h4>Transition</h4>
-                <JsonView value={step.transition} />
-              </>
-            )}
+            {step.transition && <Transition transition={step.transition} />}
           </div>
         )}
         {tab === "spans" && <Spans step={step} />}

@@ -157,6 +157,7 @@ export function StepTable(props: StepTableProps) {
           {s.num_spans > 0 && <span className="mini" title="spans">{s.num_spans} sp</span>}
           {s.num_attributes > 0 && <span className="mini" title="attributes">{s.num_attributes} at</span>}
           {s.num_children > 0 && <span className="mini" title="child apps">{s.num_children} ch</span>}
+          {s.attempts > 1 && <span className="mini retry" title="attempts (retry policy)">×{s.attempts}</span>}
         </span>
       </div>,
     );
