@@ -3,11 +3,16 @@
 ``burr.core.action`` is the action module, callable as the ``@action`` decorator.
 """
 
-from burr.core import action, persistence, serde, state
+import typing as _typing
+
+from burr.core import action, serde, state
 from burr.core.action import Action, Condition, Result, default, expr, safe_expr, type_eraser, when
 from burr.core.application import Application, ApplicationBuilder, ApplicationContext, ApplicationGraph
 from burr.core.graph import Graph, GraphBuilder
 from burr.core.state import State
+
+if _typing.TYPE_CHECKING:
+    from burr.core import persistence
 
 __all__ = [
     "action",
@@ -30,3 +35,17 @@ __all__ = [
     "serde",
     "state",
 ]
+
+
+def __getattr__(name: str) -> _typing.Any:
+    # `persistence` (sqlite3, checkpoints, write-behind) loads on first use, so `import burr.core`
+    # stays cheap; `from burr.core import persistence` and `burr.core.persistence` both land here.
+    if name == "persistence":
+        import importlib
+
+        return importlib.import_module("burr.core.persistence")
+    raise AttributeError(f"module 'burr.core' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), "persistence"})

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from typing import TYPE_CHECKING, Any, Callable, Generic, TypeVar
 
 from burr.common.types import ParentPointer
@@ -40,6 +39,8 @@ class ApplicationBuilder(Generic[StateType]):
     """Assembles an ``Application``: actions, transitions, state, identifiers, hooks, persistence."""
 
     def __init__(self) -> None:
+        import uuid  # lazy: keeps `import burr.core` cheap (uuid pulls in platform)
+
         self.app_id: str = str(uuid.uuid4())
         self.partition_key: str | None = None
         self.sequence_id: int | None = None

@@ -11,7 +11,6 @@ the application is built, so a step costs a few dict lookups plus the user's cod
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
 import time
@@ -504,6 +503,8 @@ class StreamTimer:
         """Await the next item (async streams), cancelling it when a limit passes."""
         began = time.monotonic()
         left, kind = self._remaining(began)
+        import asyncio  # lazy: `import burr.core` must not pay for asyncio
+
         try:
             item = await asyncio.wait_for(awaitable, max(left, 0))
         except asyncio.TimeoutError:

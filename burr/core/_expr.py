@@ -12,7 +12,6 @@ import ast
 import builtins
 import inspect
 import operator
-import textwrap
 from collections.abc import Mapping
 from typing import Any, Callable
 
@@ -374,6 +373,8 @@ def undeclared_state_reads(fn: Callable[..., Any], reads: list[str], writes: lis
     param = params.get("state")
     if param is None or not _annotation_is_state(param.annotation):
         return []
+    import textwrap  # lazy: keeps `import burr.core` cheap
+
     try:
         source = textwrap.dedent(inspect.getsource(fn))
         tree = ast.parse(source)

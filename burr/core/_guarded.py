@@ -13,8 +13,6 @@ persisted once, with its final outcome (a failed attempt changed no state).
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import contextvars
 import threading
 import time
@@ -25,6 +23,9 @@ from burr.core import _engine as engine
 from burr.core.policies import ActionTimeoutError, Interrupt, error_record
 
 if TYPE_CHECKING:
+    import asyncio
+    import concurrent.futures
+
     from burr.core._engine import ActionMeta
     from burr.core.application import Application
     from burr.core.state import State
@@ -124,6 +125,8 @@ def protocol(
 
 def _in_thread(fn: Callable[[], Any]) -> concurrent.futures.Future[Any]:
     """Run ``fn`` in a daemon thread (in a copy of this context); abandoned if nobody waits for it."""
+    import concurrent.futures  # lazy: only timeouts need it
+
     future: concurrent.futures.Future[Any] = concurrent.futures.Future()
     ctx = contextvars.copy_context()
 
@@ -182,6 +185,8 @@ def _call_sync(meta: ActionMeta, state: State[Any], inputs: dict[str, Any]) -> A
         raise engine._async_in_sync_error(meta)
     if meta.streaming:
         return _drain_sync(meta, state, inputs)
+    import concurrent.futures  # lazy: only timeouts need it
+
     limit = timeout.first_limit
     future = _in_thread(lambda: engine.run_sync(meta, state, inputs))
     try:
@@ -198,6 +203,8 @@ async def _call_async(meta: ActionMeta, state: State[Any], inputs: dict[str, Any
         return await engine.run_async(meta, state, inputs)
     if meta.streaming:
         return await _drain_async(meta, state, inputs) if meta.is_async else _drain_sync(meta, state, inputs)
+    import asyncio  # lazy: `import burr.core` must not pay for asyncio
+
     limit = timeout.first_limit
     task: asyncio.Future[Any]
     if meta.is_async:
@@ -284,6 +291,8 @@ async def step_async(
                 target = app._adapter_set if effect.final else _attempt_adapters(app)
                 await target.call_all_lifecycle_hooks_sync_and_async(effect.name, **effect.kwargs)
             else:
+                import asyncio  # lazy: `import burr.core` must not pay for asyncio
+
                 await asyncio.sleep(effect.seconds)
     except StopIteration as stop:
         return stop.value  # type: ignore[no-any-return]

@@ -14,7 +14,6 @@ final ``post_run_step``.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncGenerator, Generator
 from typing import TYPE_CHECKING, Any, Callable
@@ -166,6 +165,8 @@ async def wrap_async(
                     "post_run_step", **_attempt_kwargs(app, meta, seq, mid, failure, outcome.attempt)
                 )
             if delay > 0:
+                import asyncio  # lazy: `import burr.core` must not pay for asyncio
+
                 await asyncio.sleep(delay)
             outcome.attempt += 1
             if hooks.pre_step:

@@ -8,12 +8,10 @@ happen when the stream ends, is abandoned, or raises.
 
 from __future__ import annotations
 
-import datetime
 import functools
 from collections.abc import AsyncGenerator, Generator
 from typing import TYPE_CHECKING, Any, Callable
 
-from burr import system
 from burr.core import _engine as engine
 from burr.core import _guarded_stream
 from burr.core._engine import PRIOR_STEP, ActionMeta
@@ -23,6 +21,8 @@ from burr.core.state import State
 from burr.lifecycle.base import ExecuteMethod
 
 if TYPE_CHECKING:
+    import datetime
+
     from burr.core.action import Action
     from burr.core.application import Application
 
@@ -43,6 +43,8 @@ def _item_reporter(
     app: Application[Any], meta: ActionMeta, seq: int, first_index: int, fire: Callable[..., Any]
 ) -> Callable[[Any], Any]:
     """The ``on_item`` callback firing ``post_stream_item`` (``fire`` is sync or async)."""
+    from burr import system  # lazy: burr.system imports datetime, which `import burr.core` skips
+
     init_time = system.now()
     counter = [first_index - 1]
     first: list[datetime.datetime | None] = [None]

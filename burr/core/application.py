@@ -188,7 +188,7 @@ class Application(Generic[StateType]):
         )
         self._hooks = _Hooks(self._adapter_set)
         # one call frame less per hook event (the step loop's main overhead when hooks exist)
-        self._fire = self._adapter_set.call_all_lifecycle_hooks_sync  # type: ignore[method-assign]
+        self._fire = self._adapter_set.call_all_lifecycle_hooks_sync  # type: ignore[method-assign,assignment]
         self._max_steps: int | None = None
         self._consumed_answer: str | None = None  # an interrupt's answer, delivered once per call
         self._strict = False

@@ -17,10 +17,9 @@ Policies are set on an action (``@retry``/``@timeout``) or on the builder
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import random
-import traceback
+import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Callable, TypeVar, Union
 
@@ -51,13 +50,19 @@ ERROR_KEY = "last_error"
 INTERRUPT_KEY = "pending_interrupt"
 """State key holding the pending interrupt of a paused application (None/absent when not paused)."""
 
-# Never retried, never routed: the user or the runtime is stopping the program.
-NEVER_HANDLED: tuple[type[BaseException], ...] = (
-    KeyboardInterrupt,
-    SystemExit,
-    GeneratorExit,
-    asyncio.CancelledError,
-)
+# Never retried, never routed: the user or the runtime is stopping the program. asyncio.CancelledError
+# belongs here too; `never_handled` checks it without importing asyncio (`import burr.core` stays cheap).
+NEVER_HANDLED: tuple[type[BaseException], ...] = (KeyboardInterrupt, SystemExit, GeneratorExit)
+
+
+def never_handled(exc: BaseException) -> bool:
+    """Whether ``exc`` stops the program: never retried or routed by a policy."""
+    if isinstance(exc, NEVER_HANDLED):
+        return True
+    # If asyncio was never imported, no asyncio.CancelledError can exist.
+    aio = sys.modules.get("asyncio")
+    return aio is not None and isinstance(exc, aio.CancelledError)
+
 
 _PRIOR_STEP = "__PRIOR_STEP"  # = burr.core._engine.PRIOR_STEP (kept literal: no import cycle)
 _SEQUENCE_ID = "__SEQUENCE_ID"
@@ -159,7 +164,7 @@ class RetryPolicy:
 
     def should_retry(self, exc: BaseException) -> bool:
         """Whether ``exc`` is worth another attempt (ignoring how many were made)."""
-        if isinstance(exc, (*NEVER_HANDLED, Interrupt)):
+        if isinstance(exc, Interrupt) or never_handled(exc):
             return False
         retry_on = self.retry_on
         if isinstance(retry_on, (type, tuple)):
@@ -325,6 +330,8 @@ def error_record(exc: BaseException, action: str, sequence_id: int, attempts: in
     ``traceback``: the formatted traceback (last 8000 characters); ``action``/``sequence_id``: the
     failed step; ``attempts``: how many attempts were made.
     """
+    import traceback  # lazy: only failures need it
+
     tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     return {
         "type": type_name(type(exc)),

@@ -18,16 +18,17 @@ whose module you have not imported yet.
 
 from __future__ import annotations
 
-import base64
 import dataclasses
-import datetime
-import decimal
 import enum
 import functools
-import pathlib
 import sys
-import uuid
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:
+    import datetime
+    import decimal
+    import pathlib
+    import uuid
 
 KEY = "__burr_serde__"
 
@@ -100,7 +101,9 @@ def resolve_class(path: str, kind: str, check: Callable[[Any], bool]) -> Any:
             "(Burr never imports modules named by stored data.)"
         )
     if not check(obj):
-        raise ValueError(f"Stored data names '{path}' as a {kind} class, but it is not one; refusing to load it.")
+        raise ValueError(
+            f"Stored data names '{path}' as a {kind} class, but it is not one; refusing to load it."
+        )
     return obj
 
 
@@ -108,6 +111,8 @@ def resolve_class(path: str, kind: str, check: Callable[[Any], bool]) -> Any:
 def serialize(value: Any, **kwargs: Any) -> Any:
     """Turn ``value`` into JSON-compatible data. Unknown objects fall back to ``str(value)``."""
     cls = type(value)
+    if _STDLIB_PENDING and _register_stdlib():
+        return serialize(value, **kwargs)  # a datetime/decimal/uuid/pathlib handler is now registered
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {
             KEY: "dataclass",
@@ -181,44 +186,69 @@ def _stable_order(values: Any) -> list[Any]:
 
 @serialize.register(bytes)
 def _serialize_bytes(value: bytes, **kwargs: Any) -> Any:
+    import base64
+
     return {KEY: "bytes", "value": base64.b64encode(value).decode("ascii")}
 
 
-@serialize.register(datetime.datetime)
 def _serialize_datetime(value: datetime.datetime, **kwargs: Any) -> Any:
     return {KEY: "datetime", "value": value.isoformat()}
 
 
-@serialize.register(datetime.date)
 def _serialize_date(value: datetime.date, **kwargs: Any) -> Any:
-    if isinstance(value, datetime.datetime):
+    if isinstance(value, sys.modules["datetime"].datetime):  # a date exists, so datetime is imported
         return _serialize_datetime(value)
     return {KEY: "date", "value": value.isoformat()}
 
 
-@serialize.register(datetime.time)
 def _serialize_time(value: datetime.time, **kwargs: Any) -> Any:
     return {KEY: "time", "value": value.isoformat()}
 
 
-@serialize.register(datetime.timedelta)
 def _serialize_timedelta(value: datetime.timedelta, **kwargs: Any) -> Any:
     return {KEY: "timedelta", "value": [value.days, value.seconds, value.microseconds]}
 
 
-@serialize.register(decimal.Decimal)
 def _serialize_decimal(value: decimal.Decimal, **kwargs: Any) -> Any:
     return {KEY: "decimal", "value": str(value)}
 
 
-@serialize.register(uuid.UUID)
 def _serialize_uuid(value: uuid.UUID, **kwargs: Any) -> Any:
     return {KEY: "uuid", "value": str(value)}
 
 
-@serialize.register(pathlib.PurePath)
 def _serialize_path(value: pathlib.PurePath, **kwargs: Any) -> Any:
     return {KEY: "path", "value": str(value)}
+
+
+# Registered once their module is imported: importing datetime/decimal/uuid/pathlib just to register
+# them would slow `import burr.core`, and a value of one of these types cannot exist before its module is
+# imported. `serialize`'s fallback registers them on first sight.
+_STDLIB_PENDING: dict[str, list[tuple[str, Callable[..., Any]]]] = {
+    "datetime": [
+        ("datetime", _serialize_datetime),
+        ("date", _serialize_date),
+        ("time", _serialize_time),
+        ("timedelta", _serialize_timedelta),
+    ],
+    "decimal": [("Decimal", _serialize_decimal)],
+    "uuid": [("UUID", _serialize_uuid)],
+    "pathlib": [("PurePath", _serialize_path)],
+}
+
+
+def _register_stdlib() -> bool:
+    """Register the handlers of the pending stdlib types whose module is now imported."""
+    registered = False
+    for module_name in [m for m in _STDLIB_PENDING if m in sys.modules]:
+        pending = _STDLIB_PENDING.pop(module_name, None)  # None: another thread registered it
+        for cls_name, handler in pending or ():
+            serialize.register(getattr(sys.modules[module_name], cls_name))(handler)
+            registered = True
+    return registered
+
+
+_register_stdlib()
 
 
 @serialize.register(enum.Enum)
@@ -237,6 +267,13 @@ def deserialize(value: Any, **kwargs: Any) -> Any:
     return value
 
 
+def _module(name: str) -> Any:
+    # stdlib modules of the built-in records, imported when the first such record loads
+    import importlib
+
+    return importlib.import_module(name)
+
+
 def _items(record: dict[str, Any], **kwargs: Any) -> list[Any]:
     return [deserialize(v, **kwargs) for v in record["value"]]
 
@@ -244,14 +281,14 @@ def _items(record: dict[str, Any], **kwargs: Any) -> list[Any]:
 deserializer.register("tuple")(lambda r, **kw: tuple(_items(r, **kw)))
 deserializer.register("set")(lambda r, **kw: set(_items(r, **kw)))
 deserializer.register("frozenset")(lambda r, **kw: frozenset(_items(r, **kw)))
-deserializer.register("bytes")(lambda r, **kw: base64.b64decode(r["value"]))
-deserializer.register("datetime")(lambda r, **kw: datetime.datetime.fromisoformat(r["value"]))
-deserializer.register("date")(lambda r, **kw: datetime.date.fromisoformat(r["value"]))
-deserializer.register("time")(lambda r, **kw: datetime.time.fromisoformat(r["value"]))
-deserializer.register("timedelta")(lambda r, **kw: datetime.timedelta(*r["value"]))
-deserializer.register("decimal")(lambda r, **kw: decimal.Decimal(r["value"]))
-deserializer.register("uuid")(lambda r, **kw: uuid.UUID(r["value"]))
-deserializer.register("path")(lambda r, **kw: pathlib.Path(r["value"]))
+deserializer.register("bytes")(lambda r, **kw: _module("base64").b64decode(r["value"]))
+deserializer.register("datetime")(lambda r, **kw: _module("datetime").datetime.fromisoformat(r["value"]))
+deserializer.register("date")(lambda r, **kw: _module("datetime").date.fromisoformat(r["value"]))
+deserializer.register("time")(lambda r, **kw: _module("datetime").time.fromisoformat(r["value"]))
+deserializer.register("timedelta")(lambda r, **kw: _module("datetime").timedelta(*r["value"]))
+deserializer.register("decimal")(lambda r, **kw: _module("decimal").Decimal(r["value"]))
+deserializer.register("uuid")(lambda r, **kw: _module("uuid").UUID(r["value"]))
+deserializer.register("path")(lambda r, **kw: _module("pathlib").Path(r["value"]))
 
 
 @deserializer.register("enum")
@@ -262,7 +299,9 @@ def _deserialize_enum(record: dict[str, Any], **kwargs: Any) -> Any:
 
 @deserializer.register("dataclass")
 def _deserialize_dataclass(record: dict[str, Any], **kwargs: Any) -> Any:
-    cls = resolve_class(record["class"], "dataclass", lambda c: isinstance(c, type) and dataclasses.is_dataclass(c))
+    cls = resolve_class(
+        record["class"], "dataclass", lambda c: isinstance(c, type) and dataclasses.is_dataclass(c)
+    )
     values = {k: deserialize(v, **kwargs) for k, v in record["value"].items()}
     init_fields = {f.name for f in dataclasses.fields(cls) if f.init}
     obj = cls(**{k: v for k, v in values.items() if k in init_fields})

@@ -7,13 +7,14 @@ The framework always calls hooks with keyword arguments only, and may add new on
 from __future__ import annotations
 
 import abc
-import datetime
 import enum
 from typing import TYPE_CHECKING, Any, Union
 
 from burr.lifecycle.internal import lifecycle
 
 if TYPE_CHECKING:
+    import datetime
+
     from burr.common.types import ParentPointer
     from burr.core.action import Action
     from burr.core.application import ApplicationGraph

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-import datetime
-import json
 import time
 from typing import TYPE_CHECKING, Any, Callable, Literal
 
 from burr.lifecycle.base import PostRunStepHook, PreRunStepHook
 
 if TYPE_CHECKING:
+    import datetime
+
     from burr.core.action import Action
     from burr.core.state import State
 
 
 def safe_json(obj: Any) -> str:
     """``json.dumps`` that falls back to ``str`` for values JSON cannot encode."""
+    import json  # lazy: keeps `import burr.core` cheap
+
     return json.dumps(obj, default=str)
 
 
@@ -41,6 +43,8 @@ class StateAndResultsFullLogger(PostRunStepHook, PreRunStepHook):
         self._start_time: datetime.datetime | None = None
 
     def pre_run_step(self, *, state: State[Any], action: Action, **future_kwargs: Any) -> None:
+        import datetime  # lazy: keeps `import burr.core` cheap
+
         self._start_time = datetime.datetime.now()
 
     def post_run_step(
@@ -52,6 +56,8 @@ class StateAndResultsFullLogger(PostRunStepHook, PreRunStepHook):
         exception: Exception | None,
         **future_kwargs: Any,
     ) -> None:
+        import datetime
+
         end_time = datetime.datetime.now()
         record = {
             "state": state.get_all(),

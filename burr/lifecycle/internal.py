@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
 from typing import Any, Callable, TypeVar
@@ -111,6 +110,8 @@ class LifecycleAdapterSet:
         if len(hooks) == 1:
             await hooks[0](**kwargs)
         else:
+            import asyncio  # lazy: `import burr.core` must not pay for asyncio
+
             await asyncio.gather(*(hook(**kwargs) for hook in hooks))
 
     async def call_all_lifecycle_hooks_sync_and_async(self, hook_name: str, **kwargs: Any) -> None:

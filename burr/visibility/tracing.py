@@ -6,15 +6,16 @@ are positional: ``"<action sequence id>:<root index>.<child index>..."`` (e.g. `
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import dataclasses
 import functools
-import hashlib
 import inspect
+import sys
 from typing import TYPE_CHECKING, Any, Callable, TypeVar, Union
 
 if TYPE_CHECKING:
+    import asyncio
+
     from burr.lifecycle.internal import LifecycleAdapterSet
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -176,8 +177,12 @@ class ActionSpanTracer:
         adapters.call_all_lifecycle_hooks_sync("do_log_attributes", **kwargs)
         if adapters.async_hooks.get("do_log_attributes"):
             # Fix #20: async attribute hooks fire when we are inside a running event loop.
+            # asyncio is imported lazily: if nobody imported it, no event loop can be running.
+            aio = sys.modules.get("asyncio")
+            if aio is None:
+                return
             try:
-                loop = asyncio.get_running_loop()
+                loop = aio.get_running_loop()
             except RuntimeError:
                 return
             task = loop.create_task(adapters.call_all_lifecycle_hooks_async("do_log_attributes", **kwargs))
@@ -231,6 +236,8 @@ def _source_hash(fn: Callable[..., Any]) -> str:
         source = inspect.getsource(fn)
     except (OSError, TypeError):
         source = getattr(fn, "__qualname__", repr(fn))
+    import hashlib  # lazy: only traced functions need it
+
     return hashlib.sha256(source.encode()).hexdigest()
 
 

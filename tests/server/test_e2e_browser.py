@@ -1,6 +1,7 @@
 """End to end in real headless Chromium: the demo data, stepping, diffs, forks, live updates.
 
-Screenshots of the main views are written to docs/screenshots/ as a side effect.
+``BURR_UPDATE_SCREENSHOTS=1 pytest tests/server/test_e2e_browser.py`` also refreshes the
+screenshots of the main views in docs/screenshots/.
 """
 
 from __future__ import annotations
@@ -72,6 +73,9 @@ def page(browser: Any, ui: RunningServer) -> Iterator[Any]:
 
 
 def _shot(page: Any, name: str) -> None:
+    """Refresh docs/screenshots/<name>.png when BURR_UPDATE_SCREENSHOTS=1 (so runs don't churn them)."""
+    if os.environ.get("BURR_UPDATE_SCREENSHOTS") != "1":
+        return
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.wait_for_timeout(300)
     page.screenshot(path=str(SHOTS / f"{name}.png"))
@@ -163,6 +167,13 @@ def test_child_apps_are_reachable_from_the_parent_step(page: Any) -> None:
     assert links.count() == 4
     links.first.click()
     page.get_by_text("spawned by").wait_for()
+
+
+def test_app_header_links_to_the_list_of_its_child_apps(page: Any) -> None:
+    page.goto("/#/p/demo_parallel/a/fan-out")
+    page.get_by_test_id("children-link").click()
+    page.get_by_test_id("parent-filter").wait_for()
+    page.wait_for_function("document.querySelectorAll('[data-testid=app-row]').length === 4")
 
 
 def test_compare_two_apps_picked_in_the_app_list(page: Any) -> None:

@@ -136,3 +136,27 @@ def test_index_forgets_deleted_projects(fixture_storage: Path) -> None:
     shutil.rmtree(fixture_storage / "demo_fixture")
     index.update(full=True)
     assert queries.list_projects(index.reader()) == []
+
+
+def test_two_indexers_sharing_an_index_never_count_a_step_twice(fixture_storage: Path) -> None:
+    import threading
+
+    log = fixture_storage / "demo_fixture" / "forked-app" / "log.jsonl"
+    first, second = TrackingIndex(str(fixture_storage)), TrackingIndex(str(fixture_storage))
+    done = threading.Event()
+
+    def ingest(index: TrackingIndex) -> None:
+        while not done.is_set():
+            index.update(full=True)
+
+    workers = [threading.Thread(target=ingest, args=(i,)) for i in (first, second)]
+    for w in workers:
+        w.start()
+    for seq in range(4, 44):
+        with open(log, "a") as f:
+            f.write(_entry(seq))
+    done.set()
+    for w in workers:
+        w.join()
+    first.update(full=True)
+    assert _steps(first, "forked-app") == 42

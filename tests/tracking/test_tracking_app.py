@@ -314,7 +314,7 @@ async def test_async_run_is_tracked(tracker: LocalTrackingClient) -> None:
 
 
 def test_retried_step_records_each_attempt(tmp_path):
-    from burr.core import ApplicationBuilder, State, action
+    from burr.core import ApplicationBuilder, action
     from burr.core.policies import RetryPolicy
     from burr.tracking import LocalTrackingClient
     from burr.tracking.common import logs

@@ -43,7 +43,7 @@ export function App() {
   else if (kind === "a" && a) body = <AppView key={`${project}/${a}`} project={project} appId={a} seq={s === "s" && b !== undefined && /^\d+$/.test(b) ? Number(b) : null} version={version} />;
   else if (kind === "compare" && a && s) body = <Compare project={project} a={a} b={s} />;
   else if (kind === "annotations") body = <Annotations project={project} />;
-  else body = <AppList key={project} project={project} />;
+  else body = <AppList key={`${project}/${route.query.get("parent") ?? ""}`} project={project} parent={route.query.get("parent") ?? undefined} />;
   return (
     <div className="shell">
       <header className="topbar">

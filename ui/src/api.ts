@@ -170,6 +170,7 @@ export interface Version {
   read_only: boolean;
   auth: boolean;
   storage_dir: string;
+  default_storage_dir: boolean;
 }
 
 export class ApiError extends Error {

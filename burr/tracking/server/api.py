@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from typing import Any, Literal
 
@@ -59,6 +60,8 @@ def build_router(version: str) -> APIRouter:
             "read_only": cfg["read_only"],
             "auth": bool(cfg["token"]),
             "storage_dir": _index(request).storage_dir,
+            "default_storage_dir": _index(request).storage_dir
+            == os.path.abspath(os.path.expanduser("~/.burr")),
         }
 
     @router.get("/projects", response_model=models.ProjectList, tags=["projects"])

@@ -301,7 +301,6 @@ class TrackingIndex:
         return out
 
     def _scan_project(self, project: str, pdir: str, full: bool) -> int:
-        conn = self._write
         try:
             st = os.stat(pdir)
         except OSError:
@@ -311,20 +310,46 @@ class TrackingIndex:
         hot = [app_id for (proj, app_id), t in self._hot.items() if proj == project and now - t < 60]
         if not list_dir and not hot:
             return 0  # nothing new in this project and nothing live: no query, no stat
-        cols = (
-            "SELECT id, app_id, log_size, children_size, graph IS NOT NULL AS has_graph, has_meta FROM apps"
-        )
-        conn.execute("INSERT OR IGNORE INTO projects VALUES (?, ?)", (project, st.st_ctime))
-        candidates: list[tuple[str, str]] = []
+        listing: list[tuple[str, str]] | None = None
         if list_dir:
-            self._project_mtimes[project] = st.st_mtime
+            listing = []
             try:
                 with os.scandir(pdir) as it:
                     for e in it:
                         if not e.name.startswith(".") and e.is_dir():
-                            candidates.append((e.name, e.path))
+                            listing.append((e.name, e.path))
             except OSError:
                 return 0
+            self._project_mtimes[project] = st.st_mtime
+        conn = self._write
+        # IMMEDIATE: offsets are read and advanced in one write transaction, so two servers sharing
+        # an index never index the same bytes twice
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            changed = self._scan_locked(project, pdir, st.st_ctime, full, listing, hot)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return changed
+
+    def _scan_locked(
+        self,
+        project: str,
+        pdir: str,
+        ctime: float,
+        full: bool,
+        listing: list[tuple[str, str]] | None,
+        hot: list[str],
+    ) -> int:
+        conn = self._write
+        cols = (
+            "SELECT id, app_id, log_size, children_size, graph IS NOT NULL AS has_graph, has_meta FROM apps"
+        )
+        conn.execute("INSERT OR IGNORE INTO projects VALUES (?, ?)", (project, ctime))
+        candidates: list[tuple[str, str]] = []
+        if listing is not None:
+            candidates = listing
             known = {r["app_id"]: r for r in conn.execute(f"{cols} WHERE project=?", (project,))}
             if not full:  # only the new directories, plus the live apps below
                 candidates = [c for c in candidates if c[0] not in known]
@@ -341,29 +366,21 @@ class TrackingIndex:
             self._forget(project, set(known) - {c[0] for c in candidates})
         changed = 0
         events: list[tuple[str, str | None, str, str]] = []
-        conn.execute("BEGIN")
-        try:
-            for app_id, adir in candidates:
-                try:
-                    if self._ingest_app(project, app_id, adir, known.get(app_id), events):
-                        changed += 1
-                except (
-                    OSError,
-                    sqlite3.InterfaceError,
-                    sqlite3.ProgrammingError,
-                    TypeError,
-                    ValueError,
-                ) as e:
-                    # one unreadable app must not stop the others from being indexed
-                    logger.warning("could not index %s/%s: %s", project, app_id, e)
-            if events:
-                conn.executemany("INSERT INTO events(project, app_id, kind, data) VALUES (?,?,?,?)", events)
-                last = conn.execute("SELECT max(id) FROM events").fetchone()[0]
-                conn.execute("DELETE FROM events WHERE id <= ?", (last - MAX_EVENTS_KEPT,))
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+        for app_id, adir in candidates:
+            conn.execute("SAVEPOINT app")
+            try:
+                if self._ingest_app(project, app_id, adir, known.get(app_id), events):
+                    changed += 1
+                conn.execute("RELEASE app")
+            except (OSError, sqlite3.InterfaceError, sqlite3.ProgrammingError, TypeError, ValueError) as e:
+                # one unreadable app must not stop the others; its partial writes are undone
+                conn.execute("ROLLBACK TO app")
+                conn.execute("RELEASE app")
+                logger.warning("could not index %s/%s: %s", project, app_id, e)
+        if events:
+            conn.executemany("INSERT INTO events(project, app_id, kind, data) VALUES (?,?,?,?)", events)
+            last = conn.execute("SELECT max(id) FROM events").fetchone()[0]
+            conn.execute("DELETE FROM events WHERE id <= ?", (last - MAX_EVENTS_KEPT,))
         return changed
 
     def _ingest_app(

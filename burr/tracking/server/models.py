@@ -21,6 +21,7 @@ class Version(BaseModel):
     read_only: bool
     auth: bool
     storage_dir: str
+    default_storage_dir: bool = Field(description="storage_dir is ~/.burr (snippets may omit it)")
 
 
 class Project(BaseModel):

@@ -5,7 +5,7 @@ import { href, navigate } from "../lib/router";
 
 const PAGE = 100;
 
-export function AppList({ project }: { project: string }) {
+export function AppList({ project, parent }: { project: string; parent?: string }) {
   const [q, setQ] = useState("");
   const [status, setStatus] = useState("");
   const [since, setSince] = useState("");
@@ -16,13 +16,13 @@ export function AppList({ project }: { project: string }) {
   const [picked, setPicked] = useState<string[]>([]);
   const load = useCallback(() => {
     api
-      .apps(project, { q, status, since: since ? new Date(since).toISOString() : undefined, top_level: topLevel || undefined, limit: PAGE, offset })
+      .apps(project, { q, status, parent, since: since ? new Date(since).toISOString() : undefined, top_level: topLevel || undefined, limit: PAGE, offset })
       .then((p) => {
         setPage(p);
         setError(null);
       })
       .catch((e) => setError(String(e.message ?? e)));
-  }, [project, q, status, since, topLevel, offset]);
+  }, [project, parent, q, status, since, topLevel, offset]);
   useEffect(load, [load]);
   useEffect(() => {
     let timer: number | undefined;
@@ -40,6 +40,11 @@ export function AppList({ project }: { project: string }) {
     <div className="page">
       <div className="toolbar">
         <h2>{project}</h2>
+        {parent && (
+          <span className="chip" data-testid="parent-filter">
+            children and forks of {parent} <a className="link" href={href("p", project)}>✕</a>
+          </span>
+        )}
         <input
           placeholder="search app id or partition key (prefix)…"
           value={q}

@@ -88,6 +88,11 @@ export function AppView({ project, appId, seq, version }: { project: string; app
             </a>
           </span>
         )}
+        {app.children.length > 0 && (
+          <a className="link small" href={`${href("p", project)}?parent=${encodeURIComponent(appId)}`} data-testid="children-link">
+            {app.children.length} child apps
+          </a>
+        )}
         {app.forks.length > 0 && (
           <span className="small">
             forks:{" "}
@@ -203,7 +208,7 @@ function StepInspectorWithGraph(props: {
       seq={props.seq}
       refreshKey={props.refreshKey}
       readOnly={props.version?.read_only ?? false}
-      storageDir={props.version?.storage_dir ?? null}
+      storageDir={props.version && !props.version.default_storage_dir ? props.version.storage_dir : null}
       onStep={props.onStep}
       onAnnotated={props.onAnnotated}
       onLoaded={props.onLoaded}

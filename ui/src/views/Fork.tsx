@@ -10,7 +10,9 @@ export function forkSnippet(app: AppDetail, seq: number, storageDir: string | nu
     "from burr.core import ApplicationBuilder",
     "from burr.tracking import LocalTrackingClient",
     "",
-    `tracker = LocalTrackingClient(project=${py(app.project)}${storageDir ? `, storage_dir=${py(storageDir)}` : ""})`,
+    ...(storageDir
+      ? ["tracker = LocalTrackingClient(", `    project=${py(app.project)},`, `    storage_dir=${py(storageDir)},`, ")"]
+      : [`tracker = LocalTrackingClient(project=${py(app.project)})`]),
     "app = (",
     "    ApplicationBuilder()",
     "    .with_actions(...)  # the same actions as the original app",

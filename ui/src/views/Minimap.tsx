@@ -1,5 +1,5 @@
 // A minimap of the whole app (any length): steps per time slice, failures in red; click to jump.
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { api } from "../api";
 import { ms } from "../lib/format";
 
@@ -17,11 +17,18 @@ const N = 240;
 
 export function Minimap({ project, appId, refreshKey, onJump }: { project: string; appId: string; refreshKey: number; onJump: (seq: number) => void }) {
   const [data, setData] = useState<{ buckets: Bucket[]; bucket_ms?: number | null } | null>(null);
+  const last = useRef(0);
   useEffect(() => {
     let live = true;
-    api.timeline(project, appId, N).then((t) => live && setData(t)).catch(() => {});
+    // live apps refresh often: redraw the minimap at most every 2 s
+    const wait = Math.max(0, last.current + 2000 - Date.now());
+    const timer = window.setTimeout(() => {
+      last.current = Date.now();
+      api.timeline(project, appId, N).then((t) => live && setData(t)).catch(() => {});
+    }, wait);
     return () => {
       live = false;
+      window.clearTimeout(timer);
     };
   }, [project, appId, refreshKey]);
   if (!data || data.buckets.length === 0) return null;

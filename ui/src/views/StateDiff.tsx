@@ -4,9 +4,11 @@ import { Inline, JsonView } from "./JsonView";
 
 type Mode = "diff" | "after" | "before";
 
-function strip(state: Record<string, unknown> | null, hideInternal: boolean) {
-  if (!state || !hideInternal) return state;
-  return Object.fromEntries(Object.entries(state).filter(([k]) => !k.startsWith("__")));
+function strip(state: Record<string, unknown> | null, hideInternal: boolean, only: string[] | null) {
+  if (!state) return state;
+  return Object.fromEntries(
+    Object.entries(state).filter(([k]) => !(hideInternal && k.startsWith("__")) && (only === null || only.includes(k))),
+  );
 }
 
 export function StateDiff({
@@ -14,16 +16,20 @@ export function StateDiff({
   after,
   beforeSource,
   labels = { after: "State after", before: "State before" },
+  focusKeys,
 }: {
   before: Record<string, unknown> | null;
   after: Record<string, unknown> | null;
   beforeSource: string | null;
   labels?: { after: string; before: string };
+  focusKeys?: string[];
 }) {
   const [mode, setMode] = useState<Mode>("diff");
   const [hideInternal, setHideInternal] = useState(true);
-  const b = strip(before, hideInternal);
-  const a = strip(after, hideInternal);
+  const [focus, setFocus] = useState(false);
+  const only = focus && focusKeys ? focusKeys : null;
+  const b = strip(before, hideInternal, only);
+  const a = strip(after, hideInternal, only);
   const changes = useMemo(() => diff(b ?? {}, a ?? {}), [b, a]);
   return (
     <div className="state">
@@ -37,6 +43,12 @@ export function StateDiff({
           <input type="checkbox" checked={hideInternal} onChange={(e) => setHideInternal(e.target.checked)} /> hide
           __internal keys
         </label>
+        {focusKeys && (
+          <label className="check" title={focusKeys.join(", ")}>
+            <input type="checkbox" checked={focus} onChange={(e) => setFocus(e.target.checked)} data-testid="focus-keys" /> only keys the
+            action reads/writes
+          </label>
+        )}
       </div>
       {mode === "diff" && (
         <div className="diff" data-testid="state-diff">

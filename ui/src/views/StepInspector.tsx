@@ -136,7 +136,14 @@ export function StepInspector({
         ))}
       </div>
       <div className="tab-body">
-        {tab === "state" && <StateDiff before={step.state_before} after={step.state} beforeSource={step.state_before_source} />}
+        {tab === "state" && (
+          <StateDiff
+            before={step.state_before}
+            after={step.state}
+            beforeSource={step.state_before_source}
+            focusKeys={action ? [...new Set([...action.reads, ...action.writes])] : undefined}
+          />
+        )}
         {tab === "data" && (
           <div>
             <h4>Inputs</h4>
