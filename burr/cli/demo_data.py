@@ -1,226 +1,280 @@
-"""Demo data for the first ``burr`` start: small offline apps really run through the public API.
+"""Demo data for the first ``burr`` start: the bundled examples (``burr.examples``), really run.
 
-Nothing here needs a network or an API key: the chatbot is a deterministic stand-in for an LLM.
+Each example is driven through its own ``build_application`` with a ``LocalTrackingClient`` writing
+into the storage dir, one project per example (the project name the example itself tracks to). The
+user's side is canned (prompts, answers, approvals) and every model is the example's deterministic
+offline responder, passed explicitly so that an ``OPENAI_API_KEY`` in the environment changes
+nothing: no network, no API key, the same data on every machine.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import os
-import time
-from collections.abc import Generator
+from collections.abc import Callable, Iterator
+from types import ModuleType
 from typing import Any
 
-DEMO_PROJECTS = ("demo_counter", "demo_chatbot", "demo_parallel")
+# example directory -> the project it records into (the example's own ``PROJECT``)
+DEMO_EXAMPLES: dict[str, str] = {
+    "hello-world-counter": "demo_counter",
+    "chatbot": "demo_chatbot",
+    "streaming-fastapi": "demo_streaming_chatbot",
+    "rag-chatbot": "demo_conversational-rag",
+    "email-assistant": "demo_email_assistant",
+    "human-in-the-loop": "demo_human_in_the_loop",
+    "parallel-map-reduce": "demo_parallel_research",
+    "simulation": "demo_traffic_simulation",
+}
+DEMO_PROJECTS = tuple(DEMO_EXAMPLES.values())
 
 
 def has_demo_data(storage_dir: str) -> bool:
     return any(os.path.isdir(os.path.join(storage_dir, p)) for p in DEMO_PROJECTS)
 
 
-def _tracker(project: str, storage_dir: str) -> Any:
+def load_example(name: str, module: str = "application") -> ModuleType:
+    """Import a bundled example's module (raises ImportError when burr was installed without them)."""
+    try:
+        from burr import examples
+    except ImportError as e:
+        raise ImportError(
+            "the bundled examples (burr/examples -> ../examples) are not installed with this burr"
+        ) from e
+    return examples.load(name, module)
+
+
+def _tracker(name: str, storage_dir: str) -> Any:
     from burr.tracking import LocalTrackingClient
 
-    return LocalTrackingClient(project=project, storage_dir=storage_dir)
+    return LocalTrackingClient(project=DEMO_EXAMPLES[name], storage_dir=storage_dir)
 
 
-def run_counter(storage_dir: str, app_id: str, target: int, partition_key: str | None = None) -> Any:
-    """A counter with spans and attributes that loops until ``target``, then forks once from step 2."""
-    from burr.core import ApplicationBuilder, State, default, expr
-    from burr.core.action import action
-    from burr.visibility import TracerFactory
+def _flush() -> None:
+    from burr.tracking import LocalTrackingClient
 
-    @action(reads=["count"], writes=["count", "history"])
-    def increment(state: State, __tracer: TracerFactory) -> State:
-        with __tracer("compute") as t:
-            t.log_attributes(before=state["count"])
-            with __tracer("square"):
-                squared = state["count"] ** 2
-            t.log_attributes(squared=squared)
-        __tracer.log_attribute("step_kind", "increment")
-        return state.update(count=state["count"] + 1).append(history=state["count"] + 1)
+    LocalTrackingClient.flush()
 
-    @action(reads=["count"], writes=["message"])
-    def done(state: State) -> tuple[dict, State]:
-        message = f"counted to {state['count']}"
-        return {"message": message}, state.update(message=message)
 
-    app: Any = (
-        ApplicationBuilder()
-        .with_actions(increment=increment, done=done)
-        .with_transitions(
-            ("increment", "increment", expr(f"count < {target}")),
-            ("increment", "done", default),
-        )
-        .with_state(count=0, history=[])
-        .with_entrypoint("increment")
-        .with_tracker(_tracker("demo_counter", storage_dir))
-        .with_identifiers(app_id=app_id, partition_key=partition_key)
-        .build()
+def _offline_llm(example: str, *rule: Callable[..., str]) -> Any:
+    return load_example(example, "llm").OfflineChatModel(*rule)
+
+
+# -- one driver per example ---------------------------------------------------------------------
+
+
+def run_counter(storage_dir: str, app_id: str, count_up_to: int) -> None:
+    """hello-world-counter: count to ``count_up_to``."""
+    counter = load_example("hello-world-counter")
+    tracker = _tracker("hello-world-counter", storage_dir)
+    counter.build_application(count_up_to=count_up_to, app_id=app_id, tracker=tracker).run(
+        halt_after=["result"]
     )
-    app.run(halt_after=["done"])
-    return app
 
 
-def run_fork(storage_dir: str, parent_app_id: str, parent_partition_key: str | None, at: int) -> None:
-    """Fork the counter from step ``at`` into a new app, then run it to the end."""
-    from burr.core import ApplicationBuilder, State, default, expr
-    from burr.core.action import action
+def run_fork(storage_dir: str, parent_app_id: str, at: int, count_up_to: int = 15) -> None:
+    """Fork a recorded counter after step ``at`` into ``<parent>-fork``, counting to a new limit."""
+    counter = load_example("hello-world-counter")
+    _flush()  # the fork loads its parent's state back from the parent's log
+    counter.build_application(
+        count_up_to=count_up_to,
+        app_id=f"{parent_app_id}-fork",
+        tracker=_tracker("hello-world-counter", storage_dir),
+        fork_from_app_id=parent_app_id,
+        fork_from_sequence_id=at,
+    ).run(halt_after=["result"])
 
-    @action(reads=["count"], writes=["count", "history"])
-    def increment(state: State) -> State:
-        return state.update(count=state["count"] + 10).append(history=state["count"] + 10)
 
-    @action(reads=["count"], writes=["message"])
-    def done(state: State) -> tuple[dict, State]:
-        message = f"forked and counted to {state['count']}"
-        return {"message": message}, state.update(message=message)
+def _counter(storage_dir: str) -> None:
+    for target in (3, 10, 25):
+        run_counter(storage_dir, f"count-to-{target}", target)
+    run_fork(storage_dir, "count-to-10", at=3)
 
-    tracker = _tracker("demo_counter", storage_dir)
-    app: Any = (
-        ApplicationBuilder()
-        .with_actions(increment=increment, done=done)
-        .with_transitions(("increment", "increment", expr("count < 30")), ("increment", "done", default))
-        .initialize_from(
-            tracker,
-            resume_at_next_action=True,
-            default_state={"count": 0, "history": []},
-            default_entrypoint="increment",
-            fork_from_app_id=parent_app_id,
-            fork_from_partition_key=parent_partition_key,
-            fork_from_sequence_id=at,
+
+def _chatbot(storage_dir: str) -> None:
+    from burr.core.persistence import InMemoryPersister
+
+    chatbot = load_example("chatbot")
+    conversations = {
+        ("chat-hello", "ada"): ["hello", "What can you do?", "how many messages have I sent?"],
+        # "credit card" trips the safety check: this conversation takes the refuse branch once
+        ("chat-safety", "grace"): ["hi there", "what is my credit card number?", "ok, thanks"],
+    }
+    for (app_id, user), prompts in conversations.items():
+        app = chatbot.build_application(
+            app_id=app_id,
+            partition_key=user,
+            persister=InMemoryPersister(),
+            tracker=_tracker("chatbot", storage_dir),
+            llm=_offline_llm("chatbot"),
         )
-        .with_tracker(tracker)
-        .with_identifiers(app_id=f"{parent_app_id}-fork", partition_key=parent_partition_key)
-        .build()
+        for prompt in prompts:
+            chatbot.chat(app, prompt)
+
+
+def _streaming(storage_dir: str) -> None:
+    streaming = load_example("streaming-fastapi")
+    app = streaming.build_application(
+        app_id="stream-hello",
+        tracker=_tracker("streaming-fastapi", storage_dir),
+        llm=_offline_llm("streaming-fastapi"),
     )
-    app.run(halt_after=["done"])
+    for prompt in ("hello there", "what does streaming look like?", "how many messages have I sent?"):
+        _action, container = app.stream_result(halt_after=["respond"], inputs={"prompt": prompt})
+        for _item in container:
+            pass
+        container.get()
 
 
-_REPLIES = {
-    "hello": "Hi! I am an offline demo bot. Ask me about Burr.",
-    "what is burr": "Burr builds applications as state machines of actions, so every step is visible here.",
-    "fail": "",
+def _rag(storage_dir: str) -> None:
+    rag = load_example("rag-chatbot")
+    embeddings = load_example("rag-chatbot", "embeddings")
+    app = rag.build_application(
+        app_id="rag-questions",
+        tracker=_tracker("rag-chatbot", storage_dir),
+        llm=_offline_llm("rag-chatbot", rag._offline_answer),
+        embedder=embeddings.HashingEmbedder(),  # deterministic everywhere, no model files needed
+    )
+    for question in (
+        "How do I resume an application after a restart?",
+        "What does stream_result return?",
+        "How does a transition pick the next action?",
+    ):
+        app.run(halt_after=["answer"], inputs={"prompt": question})
+
+
+def _email(storage_dir: str) -> None:
+    from burr.core.persistence import InMemoryPersister
+
+    email = load_example("email-assistant")
+    sessions = {
+        "email-kickoff": (email.SCRIPTED_ANSWERS, email.SCRIPTED_FEEDBACK),
+        # one answer for two questions: clarify_instructions raises, the run shows a failed step
+        "email-missing-answer": (email.SCRIPTED_ANSWERS[:1], []),
+    }
+    for app_id, (answers, feedback) in sessions.items():
+        app = email.build_application(
+            app_id=app_id,
+            persister=InMemoryPersister(),
+            tracker=_tracker("email-assistant", storage_dir),
+            llm=_offline_llm("email-assistant", email._offline),
+        )
+        inputs: dict[str, Any] = {
+            "email_to_respond": email.EXAMPLE_EMAIL,
+            "response_instructions": "Say yes to a meeting",
+        }
+        reviews = iter(feedback)
+        with contextlib.suppress(ValueError):
+            while (waiting := email.advance(app, inputs)[0]) != "done":
+                if waiting == "clarify_instructions":
+                    inputs = {"clarification_inputs": answers}
+                else:
+                    inputs = {"feedback": next(reviews)}
+
+
+def _human_in_the_loop(storage_dir: str) -> None:
+    hitl = load_example("human-in-the-loop")
+    tracker = _tracker("human-in-the-loop", storage_dir)
+
+    def use_llm(**kwargs: Any) -> None:
+        # the example's draft_reply calls the module-global LLM: a fresh one restarts its failure pattern
+        setattr(hitl, "LLM", hitl.FlakyLLM(**kwargs))  # noqa: B010 - assigning a module global
+
+    try:
+        use_llm()  # fails every other call: each draft is retried once
+        app = hitl.build_application(app_id="reply-approved", tracker=tracker, email="the late invoice")
+        for answer in (None, "revise: mention the due date", "approve"):
+            hitl.advance(app, answer)
+        use_llm(down=True)  # an outage: the retries run out and on_exception routes to apologize
+        hitl.advance(hitl.build_application(app_id="reply-outage", tracker=tracker))
+    finally:
+        use_llm()
+
+
+def _parallel(storage_dir: str) -> None:
+    research = load_example("parallel-map-reduce")
+    app = research.build_application(
+        app_id="research-bees", tracker=_tracker("parallel-map-reduce", storage_dir)
+    )
+    app.run(halt_after=["synthesize"], inputs={"delay": 0.0})
+
+
+def _simulation(storage_dir: str) -> None:
+    simulation = load_example("simulation")
+    for policy in ("fixed", "adaptive"):
+        app = simulation.build_application(
+            app_id=f"{policy}-seed-7",
+            seed=7,
+            ticks=60,
+            policy=policy,
+            tracker=_tracker("simulation", storage_dir),
+        )
+        app.run(halt_after=["report"])
+
+
+DRIVERS: dict[str, Callable[[str], None]] = {
+    "hello-world-counter": _counter,
+    "chatbot": _chatbot,
+    "streaming-fastapi": _streaming,
+    "rag-chatbot": _rag,
+    "email-assistant": _email,
+    "human-in-the-loop": _human_in_the_loop,
+    "parallel-map-reduce": _parallel,
+    "simulation": _simulation,
 }
 
 
-def run_chatbot(storage_dir: str, app_id: str, prompts: list[str], user: str) -> None:
-    """A deterministic streaming 'chatbot': replies are canned, streamed word by word."""
-    from burr.core import ApplicationBuilder, State
-    from burr.core.action import action, streaming_action
-
-    @action(reads=[], writes=["chat_history", "prompt"])
-    def user_input(state: State, prompt: str) -> State:
-        return state.update(prompt=prompt).append(chat_history={"role": "user", "content": prompt})
-
-    @streaming_action(reads=["prompt", "chat_history"], writes=["chat_history", "response"])
-    def respond(state: State) -> Generator[tuple[dict, State | None], None, None]:
-        prompt = state["prompt"].lower().strip("?!. ")
-        if prompt == "fail":
-            raise RuntimeError("the demo model refused this prompt (this failure is on purpose)")
-        reply = _REPLIES.get(prompt, f"You said: {state['prompt']}. (This demo bot only echoes.)")
-        words = reply.split(" ")
-        for i, word in enumerate(words):
-            time.sleep(0.002)
-            yield {"delta": word + (" " if i < len(words) - 1 else "")}, None
-        yield (
-            {"response": reply},
-            state.update(response=reply).append(chat_history={"role": "assistant", "content": reply}),
-        )
-
-    app: Any = (
-        ApplicationBuilder()
-        .with_actions(user_input=user_input, respond=respond)
-        .with_transitions(("user_input", "respond"), ("respond", "user_input"))
-        .with_state(chat_history=[])
-        .with_entrypoint("user_input")
-        .with_tracker(_tracker("demo_chatbot", storage_dir))
-        .with_identifiers(app_id=app_id, partition_key=user)
-        .build()
-    )
-    for prompt in prompts:
-        try:
-            _, container = app.stream_result(halt_after=["respond"], inputs={"prompt": prompt})
-            for _ in container:
-                pass
-            container.get()
-        except RuntimeError:
-            break
-
-
-def run_parallel(storage_dir: str, app_id: str) -> None:
-    """A MapStates fan-out: each query runs in its own child app, reduced into one list."""
-    from burr.core import ApplicationBuilder, State
-    from burr.core.action import action
-    from burr.core.parallelism import MapStates
-
-    @action(reads=["query"], writes=["answer"])
-    def answer(state: State) -> State:
-        return state.update(answer=f"{state['query']} -> {len(state['query'])} letters")
-
-    class AnswerAll(MapStates):
-        def action(self, state: State, inputs: dict[str, Any]) -> Any:
-            return answer
-
-        def states(self, state: State, context: Any, inputs: dict[str, Any]) -> Generator[State, None, None]:
-            for q in state["queries"]:
-                yield state.update(query=q)
-
-        def reduce(self, state: State, states: Any) -> State:
-            return state.update(answers=[s["answer"] for s in states])
-
-        @property
-        def reads(self) -> list[str]:
-            return ["queries"]
-
-        @property
-        def writes(self) -> list[str]:
-            return ["answers"]
-
-    @action(reads=["answers"], writes=["summary"])
-    def summarize(state: State) -> State:
-        return state.update(summary=f"{len(state['answers'])} answers")
-
-    app: Any = (
-        ApplicationBuilder()
-        .with_actions(answer_all=AnswerAll(), summarize=summarize)
-        .with_transitions(("answer_all", "summarize"))
-        .with_state(queries=["alpha", "beta", "gamma", "delta"])
-        .with_entrypoint("answer_all")
-        .with_tracker(_tracker("demo_parallel", storage_dir))
-        .with_identifiers(app_id=app_id)
-        .build()
-    )
-    app.run(halt_after=["summarize"])
-
-
-def generate(storage_dir: str) -> list[str]:
-    """Record every demo app into ``storage_dir``; returns the projects written."""
-    storage_dir = os.path.abspath(os.path.expanduser(storage_dir))
-    for i, target in enumerate((3, 10, 25)):
-        run_counter(storage_dir, f"count-to-{target}", target, partition_key=f"user_{i}")
-    run_fork(storage_dir, "count-to-10", "user_1", at=3)
-    run_chatbot(storage_dir, "chat-hello", ["hello", "what is burr?", "thanks"], user="ada")
-    run_chatbot(storage_dir, "chat-echo", ["streaming works word by word"], user="grace")
-    run_chatbot(storage_dir, "chat-demonstrate-errors", ["hello", "fail"], user="ada")
-    run_parallel(storage_dir, "fan-out")
-    return list(DEMO_PROJECTS)
-
-
-def ensure_demo_data(storage_dir: str) -> str:
-    """Generate the demos unless some already exist; returns a one-line status for the CLI."""
-    if has_demo_data(storage_dir):
-        return "demo projects already present"
-    # the failing chat is on purpose: keep its logged traceback off the console
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """The examples print as they go and some steps fail on purpose: keep both off the console."""
     burr_logger = logging.getLogger("burr")
     level = burr_logger.level
     burr_logger.setLevel(logging.CRITICAL)
     try:
-        generate(storage_dir)
+        with contextlib.redirect_stdout(io.StringIO()):
+            yield
+    finally:
+        burr_logger.setLevel(level)
+
+
+def generate(storage_dir: str, *, skip_failures: bool = False) -> dict[str, str]:
+    """Run every demo example into ``storage_dir``; returns ``{project: "ok" | why it was skipped}``.
+
+    A failing example raises unless ``skip_failures`` (then it is reported and the others still run).
+    Everything is flushed to disk before this returns.
+    """
+    storage_dir = os.path.abspath(os.path.expanduser(storage_dir))
+    outcome: dict[str, str] = {}
+    try:
+        with _quiet():
+            for name, driver in DRIVERS.items():
+                try:
+                    driver(storage_dir)
+                    outcome[DEMO_EXAMPLES[name]] = "ok"
+                except Exception as e:
+                    if not skip_failures:
+                        raise
+                    outcome[DEMO_EXAMPLES[name]] = f"{type(e).__name__}: {e}"
+    finally:
+        _flush()
+    return outcome
+
+
+def ensure_demo_data(storage_dir: str) -> str:
+    """Record the demos unless some already exist; returns a one-line status for the CLI."""
+    if has_demo_data(storage_dir):
+        return "demo projects already present"
+    try:
+        outcome = generate(storage_dir, skip_failures=True)
     except ImportError as e:  # engine or tracker not importable: serve without demos
         return f"demo data skipped ({e})"
     except Exception as e:  # a broken demo must never keep the tracker from starting
         return f"demo data incomplete ({type(e).__name__}: {e}); the tracker starts anyway"
-    finally:
-        burr_logger.setLevel(level)
-    return f"recorded demo projects {', '.join(DEMO_PROJECTS)} into {storage_dir}"
+    recorded = [p for p, status in outcome.items() if status == "ok"]
+    skipped = [f"{p} ({status})" for p, status in outcome.items() if status != "ok"]
+    message = (
+        f"recorded the bundled examples as demo projects {', '.join(recorded) or '(none)'} into {storage_dir}"
+    )
+    return message + (f"; skipped {'; '.join(skipped)}" if skipped else "")

@@ -5,7 +5,12 @@
 
 import typing as _typing
 
-from burr.core import action, serde, state
+from burr.core import serde, state
+
+if _typing.TYPE_CHECKING:  # for type checkers `action` is the decorator; at runtime, the callable module
+    from burr.core.action import action as action
+else:
+    from burr.core import action
 from burr.core.action import Action, Condition, Result, default, expr, safe_expr, type_eraser, when
 from burr.core.application import Application, ApplicationBuilder, ApplicationContext, ApplicationGraph
 from burr.core.graph import Graph, GraphBuilder

@@ -167,7 +167,7 @@ class Checkpointer:
                 head.snap_bytes,
             )
         else:
-            payload = _dumps(state.serialize(**self.serde_kwargs))
+            payload = snapshot_payload(state, self.serde_kwargs)
             # an empty window (low > high) when seq does not move past the known head: always a conflict
             low, high = (head.seq, min(head.seq, seq - 1)) if head is not None else (-1, seq - 1)
             row = Row(pk, app_id, seq, position, status, payload, None, low, high)
@@ -183,6 +183,13 @@ class Checkpointer:
         with self._lock:
             self.heads.pop((pk, app_id), None)
             self._loaded.pop((pk, app_id), None)
+
+    def __getstate__(self) -> tuple[dict[str, Any], int, float]:
+        # a copy in another process knows no heads: its first save per app is a snapshot
+        return self.serde_kwargs, self.snapshot_every, self.snapshot_ratio
+
+    def __setstate__(self, config: tuple[dict[str, Any], int, float]) -> None:
+        Checkpointer.__init__(self, *config)
 
     def expected_head(self, pk: str, app_id: str) -> int | None:
         head = self.heads.get((pk, app_id))
@@ -273,6 +280,16 @@ class Checkpointer:
             while len(self._loaded) > _LOADED_CACHE_SIZE:
                 self._loaded.popitem(last=False)
         return state
+
+
+def snapshot_payload(state: State[Any], serde_kwargs: dict[str, Any]) -> str:
+    """The JSON a snapshot row stores for ``state``."""
+    return _dumps(state.serialize(**serde_kwargs))
+
+
+def rebuild_snapshot(pk: str, app_id: str, chain: list[StoredRow], serde_kwargs: dict[str, Any]) -> str:
+    """The snapshot payload of the last row of ``chain`` (prune turns a delta row into one)."""
+    return snapshot_payload(Checkpointer(serde_kwargs).decode(pk, app_id, chain), serde_kwargs)
 
 
 def _parse_all(pk: str, app_id: str, seq: int, chain: list[StoredRow]) -> list[Any]:

@@ -8,8 +8,6 @@ docs/persistence.md; pass ``synchronous="FULL"`` for per-commit power-loss durab
 
 from __future__ import annotations
 
-import functools
-import json
 import logging
 import pathlib
 import sqlite3
@@ -25,24 +23,15 @@ from burr.core._checkpoint import (
     Row,
     StoredRow,
     conflict_message,
+    rebuild_snapshot,
 )
-from burr.core._sql import SQLDialect, StepInfo, prune_plan
+from burr.core._sql import SQLDialect, StepInfo, check_keep_last, locked, missing_columns, prune_plan
 from burr.core.state import State
 
 logger = logging.getLogger(__name__)
 
 _DIALECT = SQLDialect(placeholder="?", state_type="TEXT", text_key_type="TEXT")
-
-
-def _locked(fn: Any) -> Any:
-    """One connection, possibly shared with the write_behind thread: one user at a time."""
-
-    @functools.wraps(fn)
-    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
-        with self._conn_lock:
-            return fn(self, *args, **kwargs)
-
-    return wrapper
+TABLE_EXISTS_SQL = "SELECT name FROM sqlite_master WHERE type='table' AND name=?"
 
 
 class SQLiteStateConflictError(persistence.StateConflictError, sqlite3.IntegrityError):
@@ -174,30 +163,30 @@ class SQLitePersister(persistence.BaseStatePersister):
     def is_initialized(self) -> bool:
         if self._initialized:
             return True
-        row = self.connection.execute(
-            "SELECT name FROM sqlite_master WHERE type='table' AND name=?", (self.table_name,)
-        ).fetchone()
+        row = self.connection.execute(TABLE_EXISTS_SQL, (self.table_name,)).fetchone()
         self._initialized = row is not None
         return self._initialized
 
-    def _ensure_columns(self) -> None:
+    def _present_columns(self) -> set[str]:
         present = {r[1] for r in self.connection.execute(f"PRAGMA table_info({self.table_name})")}
         if not present:
             self._raise_uninitialized()
+        return present
+
+    def _ensure_columns(self) -> None:
+        missing = missing_columns(self._sql, self._present_columns())
         with self.connection:
-            for column, ddl in self._sql.added_columns:
-                if column not in present:
-                    # adding nullable columns never rewrites or drops existing rows
-                    self.connection.execute(ddl)
+            for ddl in missing:  # adding nullable columns never rewrites or drops existing rows
+                self.connection.execute(ddl)
         self._columns = True
 
     def _has_columns(self) -> bool:
         if self._columns is None:
-            present = {r[1] for r in self.connection.execute(f"PRAGMA table_info({self.table_name})")}
-            if not present:
-                self._raise_uninitialized()
-            self._columns = all(c in present for c, _ in self._sql.added_columns)
+            self._columns = not missing_columns(self._sql, self._present_columns())
         return self._columns
+
+    def _pk(self, partition_key: str | None) -> str:
+        return self.PARTITION_KEY_DEFAULT if partition_key is None else partition_key
 
     def _raise_uninitialized(self) -> None:
         raise RuntimeError(
@@ -218,7 +207,7 @@ class SQLitePersister(persistence.BaseStatePersister):
         **kwargs: Any,
     ) -> None:
         """Store one step: a single compare-and-set INSERT, committed at once (autocommit)."""
-        pk = self.PARTITION_KEY_DEFAULT if partition_key is None else partition_key
+        pk = self._pk(partition_key)
         with self._conn_lock:
             if not self._columns:
                 self._ensure_columns()
@@ -238,12 +227,7 @@ class SQLitePersister(persistence.BaseStatePersister):
                 self._checkpoints.forget(pk, app_id)
                 if isinstance(e, persistence.StateConflictError):
                     raise
-                raise SQLiteStateConflictError(
-                    conflict_message(pk, app_id, sequence_id, None, None) + f" ({e})",
-                    partition_key=pk,
-                    app_id=app_id,
-                    sequence_id=sequence_id,
-                ) from e
+                raise self._duplicate(pk, app_id, sequence_id, e) from e
             except BaseException:
                 if conn.in_transaction:
                     conn.rollback()
@@ -251,7 +235,7 @@ class SQLitePersister(persistence.BaseStatePersister):
                 raise
             self._checkpoints.commit(row, head)
 
-    @_locked
+    @locked
     def save_many(self, steps: list[tuple[Any, ...]]) -> None:
         """Save several steps in one transaction (used by the ``write_behind`` cadence)."""
         if not self._columns:
@@ -262,7 +246,7 @@ class SQLitePersister(persistence.BaseStatePersister):
             if len(steps) > 1:
                 conn.execute("BEGIN IMMEDIATE")
             for pk, app_id, seq, position, state, status in steps:
-                pk = self.PARTITION_KEY_DEFAULT if pk is None else pk
+                pk = self._pk(pk)
                 row, head = self._checkpoints.prepare(pk, app_id, seq, position, state, status)
                 cur = conn.execute(
                     self._sql.insert_cas, row.params() + (pk, app_id, row.head_low, row.head_high)
@@ -280,16 +264,19 @@ class SQLitePersister(persistence.BaseStatePersister):
                 self._checkpoints.forget(row.partition_key, row.app_id)
             if isinstance(e, sqlite3.IntegrityError) and not isinstance(e, persistence.StateConflictError):
                 pk, app_id, seq = steps[len(prepared)][:3]
-                raise SQLiteStateConflictError(
-                    conflict_message(
-                        self.PARTITION_KEY_DEFAULT if pk is None else pk, app_id, seq, None, None
-                    )
-                    + f" ({e})",
-                    partition_key=pk,
-                    app_id=app_id,
-                    sequence_id=seq,
-                ) from e
+                raise self._duplicate(pk, app_id, seq, e) from e
             raise
+
+    def _duplicate(
+        self, partition_key: str | None, app_id: str, seq: int, e: sqlite3.IntegrityError
+    ) -> SQLiteStateConflictError:
+        """The conflict for a step whose key is already stored (Apache Burr raised the IntegrityError)."""
+        return SQLiteStateConflictError(
+            conflict_message(self._pk(partition_key), app_id, seq, None, None) + f" ({e})",
+            partition_key=partition_key,
+            app_id=app_id,
+            sequence_id=seq,
+        )
 
     def _conflict(self, row: Row) -> None:
         stored = self.connection.execute(self._sql.head, (row.partition_key, row.app_id)).fetchone()[0]
@@ -305,11 +292,11 @@ class SQLitePersister(persistence.BaseStatePersister):
 
     # -- load ----------------------------------------------------------------------------------
 
-    @_locked
+    @locked
     def load(
         self, partition_key: str | None, app_id: str | None, sequence_id: int | None = None, **kwargs: Any
     ) -> persistence.PersistedStateData | None:
-        pk = self.PARTITION_KEY_DEFAULT if partition_key is None else partition_key
+        pk = self._pk(partition_key)
         conn = self.connection
         try:
             sql = self._sql if self._has_columns() else self._sql.legacy
@@ -345,41 +332,38 @@ class SQLitePersister(persistence.BaseStatePersister):
             status=status,
         )
 
-    @_locked
+    @locked
     def list_app_ids(self, partition_key: str | None, **kwargs: Any) -> list[str]:
-        pk = self.PARTITION_KEY_DEFAULT if partition_key is None else partition_key
+        pk = self._pk(partition_key)
         return [r[0] for r in self.connection.execute(self._sql.list_apps, (pk,))]
 
     # -- history and retention -----------------------------------------------------------------
 
-    @_locked
+    @locked
     def list_steps(self, partition_key: str | None, app_id: str) -> list[StepInfo]:
         """Every stored step of ``app_id``, oldest first (load any with ``load(pk, app_id, seq)``)."""
-        pk = self.PARTITION_KEY_DEFAULT if partition_key is None else partition_key
+        pk = self._pk(partition_key)
         sql = self._sql if self._has_columns() else self._sql.legacy
         return [StepInfo.from_row(r) for r in self.connection.execute(sql.list_steps, (pk, app_id))]
 
-    @_locked
+    @locked
     def delete_app(self, partition_key: str | None, app_id: str) -> int:
         """Delete every step of ``app_id``; returns the number of rows removed."""
-        pk = self.PARTITION_KEY_DEFAULT if partition_key is None else partition_key
+        pk = self._pk(partition_key)
         with self.connection:
             n = self.connection.execute(self._sql.delete_app, (pk, app_id)).rowcount
         self._checkpoints.forget(pk, app_id)
         return n
 
-    @_locked
+    @locked
     def prune(self, partition_key: str | None, app_id: str, keep_last: int) -> int:
         """Keep only the last ``keep_last`` steps of ``app_id``; returns the number of rows removed.
 
         The oldest kept step is rewritten as a full snapshot first (in the same transaction), so
         every kept step still loads. Forks never depend on their parent's rows.
         """
-        if keep_last < 1:
-            raise ValueError(
-                f"prune(keep_last={keep_last}) must keep at least one step; use delete_app to remove all."
-            )
-        pk = self.PARTITION_KEY_DEFAULT if partition_key is None else partition_key
+        check_keep_last(keep_last)
+        pk = self._pk(partition_key)
         self._ensure_columns()
         conn = self.connection
         conn.execute("BEGIN IMMEDIATE")
@@ -391,14 +375,8 @@ class SQLitePersister(persistence.BaseStatePersister):
                 return 0
             cut = plan.cut
             if plan.rewrite:
-                chain = [
-                    StoredRow(*r)
-                    for r in conn.execute(self._sql.load_chain, (pk, app_id, plan.snap, cut + 1))
-                ]
-                state = Checkpointer(self.serde_kwargs).decode(pk, app_id, chain)
-                payload = json.dumps(
-                    state.serialize(**self.serde_kwargs), ensure_ascii=False, separators=(",", ":")
-                )
+                rows = conn.execute(self._sql.load_chain, (pk, app_id, plan.snap, cut + 1))
+                payload = rebuild_snapshot(pk, app_id, [StoredRow(*r) for r in rows], self.serde_kwargs)
                 conn.execute(self._sql.make_snapshot, (payload, pk, app_id, cut))
                 conn.execute(self._sql.rebase_chain, (cut, pk, app_id, plan.snap, cut))
             n = conn.execute(self._sql.delete_before, (pk, app_id, cut)).rowcount
@@ -435,17 +413,10 @@ class SQLitePersister(persistence.BaseStatePersister):
         state = self.__dict__.copy()
         state.pop("connection", None)
         state.pop("_conn_lock", None)
-        state["_checkpoints"] = (
-            self._checkpoints.serde_kwargs,
-            self._checkpoints.snapshot_every,
-            self._checkpoints.snapshot_ratio,
-        )
-        return state
+        return state  # the Checkpointer pickles as its settings
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        serde_kwargs, every, ratio = state.pop("_checkpoints")
         self.__dict__.update(state)
-        self._checkpoints = Checkpointer(serde_kwargs, every, ratio)
         self._owns_connection = True
         self._conn_lock = threading.RLock()
         self.connection = self._connect()

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from typing import Any
 
 _TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
 
 _STEP_COLUMNS = "sequence_id, position, status, created_at, snapshot_sequence_id"
-_TARGET_COLUMNS = "sequence_id, position, status, state, created_at, format_version, snapshot_sequence_id"
+# a step's stored fields, in the order loads read them (Redis reads its hash fields in this order too)
+TARGET_FIELDS = (
+    "sequence_id",
+    "position",
+    "status",
+    "state",
+    "created_at",
+    "format_version",
+    "snapshot_sequence_id",
+)
+_TARGET_COLUMNS = ", ".join(TARGET_FIELDS)
 _CHAIN_COLUMNS = "sequence_id, state, format_version, snapshot_sequence_id, position"
 
 
@@ -27,8 +38,36 @@ class StepInfo:
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> StepInfo:
         seq, position, status, created_at, snap = row
-        created = created_at.isoformat() if hasattr(created_at, "isoformat") else str(created_at)
-        return cls(int(seq), position, status, created, snap is None, snap)
+        return cls(int(seq), position, status, created_text(created_at), snap is None, snap)
+
+
+def created_text(value: Any) -> str:
+    """A ``created_at`` column value as text (drivers return datetimes or strings)."""
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def locked(fn: Any) -> Any:
+    """Run the method holding ``self._conn_lock``: a driver connection is not safe to share between
+    threads (the write_behind thread saves while the application thread may load)."""
+
+    @functools.wraps(fn)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with self._conn_lock:
+            return fn(self, *args, **kwargs)
+
+    return wrapper
+
+
+def check_keep_last(keep_last: int) -> None:
+    if keep_last < 1:
+        raise ValueError(
+            f"prune(keep_last={keep_last}) must keep at least one step; use delete_app to remove all."
+        )
+
+
+def missing_columns(sql: Statements, present: set[str]) -> list[str]:
+    """The DDL adding our nullable columns that ``present`` (the table's columns) lacks."""
+    return [ddl for c, ddl in sql.added_columns if c not in present]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,18 +89,7 @@ def prune_plan(steps: list[StepInfo], keep_last: int) -> PrunePlan | None:
 
 def _chain_query(table: str, p: str, state_select: str, where: str) -> str:
     """Rows from the target's snapshot up to the target (ascending); params: pk, app[, seq], pk, app."""
-    cols = ", ".join(
-        f"t.{state_select if c == 'state' else c}"
-        for c in (
-            "sequence_id",
-            "position",
-            "status",
-            "state",
-            "created_at",
-            "format_version",
-            "snapshot_sequence_id",
-        )
-    )
+    cols = ", ".join(f"t.{state_select if c == 'state' else c}" for c in TARGET_FIELDS)
     return (
         f"SELECT {cols} FROM {table} t JOIN (SELECT sequence_id AS seq, "
         f"COALESCE(snapshot_sequence_id, sequence_id) AS start FROM {table} "

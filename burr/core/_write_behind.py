@@ -31,7 +31,21 @@ def _flush_at_exit() -> None:
             pass
 
 
-class WriteBehind:
+class _Failure:
+    """A background save failure, re-raised once (by the next submit or flush) in the caller."""
+
+    _error: BaseException | None
+
+    def _raise_error(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise RuntimeError(
+                f"A background (write_behind) save failed: {error!r}. Steps after it were not saved; "
+                "reload the application with initialize_from to continue from the last stored step."
+            ) from error
+
+
+class WriteBehind(_Failure):
     """A thread that saves queued steps; uses ``persister.save_many`` to batch when available."""
 
     def __init__(self, persister: Any, max_pending: int = MAX_PENDING) -> None:
@@ -54,14 +68,6 @@ class WriteBehind:
         """Block until every submitted step is saved; re-raise a background failure."""
         self._queue.join()
         self._raise_error()
-
-    def _raise_error(self) -> None:
-        if self._error is not None:
-            error, self._error = self._error, None
-            raise RuntimeError(
-                f"A background (write_behind) save failed: {error!r}. Steps after it were not saved; "
-                "reload the application with initialize_from to continue from the last stored step."
-            ) from error
 
     def _run(self) -> None:
         save_many = getattr(self.persister, "save_many", None)
@@ -93,7 +99,7 @@ class WriteBehind:
                     self._queue.task_done()
 
 
-class AsyncWriteBehind:
+class AsyncWriteBehind(_Failure):
     """The asyncio twin: a task on the running loop saves queued steps in order."""
 
     def __init__(self, persister: Any, max_pending: int = MAX_PENDING) -> None:
@@ -116,14 +122,6 @@ class AsyncWriteBehind:
         if self._queue is not None:
             await self._queue.join()
         self._raise_error()
-
-    def _raise_error(self) -> None:
-        if self._error is not None:
-            error, self._error = self._error, None
-            raise RuntimeError(
-                f"A background (write_behind) save failed: {error!r}. Steps after it were not saved; "
-                "reload the application with initialize_from to continue from the last stored step."
-            ) from error
 
     async def _run(self, q: asyncio.Queue[tuple[Any, ...]]) -> None:
         while True:

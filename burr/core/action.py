@@ -14,7 +14,7 @@ import sys
 import types
 import weakref
 from collections.abc import AsyncGenerator, Generator, Mapping
-from typing import Any, Callable, TypeVar, Union, cast
+from typing import Any, Callable, Protocol, TypeVar, Union, cast
 
 from burr.core._expr import compile_expr, compile_safe_expr, undeclared_state_reads
 from burr.core.state import State
@@ -749,7 +749,18 @@ def _attach(fn: Callable[..., Any], action_function: Action) -> None:
     fn.bind = types.MethodType(bind, fn)  # type: ignore[attr-defined]
 
 
-def action(reads: list[str], writes: list[str], tags: list[str] | None = None) -> Callable[[FuncT], FuncT]:
+class _Decorator(Protocol):
+    """The static type of ``action``/``streaming_action``: a decorator factory with ``.pydantic``."""
+
+    def __call__(
+        self, reads: list[str], writes: list[str], tags: list[str] | None = None
+    ) -> Callable[[FuncT], FuncT]: ...
+
+    @staticmethod
+    def pydantic(*args: Any, **kwargs: Any) -> Any: ...
+
+
+def _action(reads: list[str], writes: list[str], tags: list[str] | None = None) -> Callable[[FuncT], FuncT]:
     """Turn ``fn(state, **inputs) -> State | (dict, State)`` into an action (may be ``async def``).
 
     Returns the same function object (still directly callable) with ``.action_function`` and
@@ -764,7 +775,7 @@ def action(reads: list[str], writes: list[str], tags: list[str] | None = None) -
     return decorator
 
 
-def streaming_action(
+def _streaming_action(
     reads: list[str], writes: list[str], tags: list[str] | None = None
 ) -> Callable[[FuncT], FuncT]:
     """Turn a generator yielding ``(partial, None)``... then ``(final, state)`` into a streaming action.
@@ -795,8 +806,13 @@ def _pydantic_streaming_action(*args: Any, **kwargs: Any) -> Any:
     return pydantic_streaming_action(*args, **kwargs)
 
 
-action.pydantic = _pydantic_action  # type: ignore[attr-defined]
-streaming_action.pydantic = _pydantic_streaming_action  # type: ignore[attr-defined]
+_action.__name__ = _action.__qualname__ = "action"
+_streaming_action.__name__ = _streaming_action.__qualname__ = "streaming_action"
+# Typed as a Protocol so that `@action(...)` and `action.pydantic(...)` type-check in user code.
+action = cast(_Decorator, _action)
+streaming_action = cast(_Decorator, _streaming_action)
+action.pydantic = _pydantic_action  # type: ignore[method-assign]
+streaming_action.pydantic = _pydantic_streaming_action  # type: ignore[method-assign]
 
 
 def create_action(action_: Any, name: str) -> Action:

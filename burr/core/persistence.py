@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import abc
 import datetime
+import functools
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from burr.core._halt_buffer import HaltBuffer
@@ -231,19 +233,64 @@ class AsyncDevNullPersister(AsyncBaseStatePersister):
         return None
 
 
-class InMemoryPersister(BaseStatePersister):
-    """Keeps every saved step in a dict (the State objects themselves). For tests and notebooks."""
+class _MemoryStore:
+    """The storage of ``InMemoryPersister`` and its async twin: partition -> app -> saved steps."""
 
     def __init__(self) -> None:
         self._storage: dict[str | None, dict[str, list[PersistedStateData]]] = {}
 
+    def _load(
+        self, partition_key: str | None, app_id: str | None, sequence_id: int | None
+    ) -> PersistedStateData | None:
+        if app_id is None:
+            return None
+        records = self._storage.get(partition_key, {}).get(app_id, [])
+        if not records:
+            return None
+        if sequence_id is None:
+            return records[-1]
+        for record in reversed(records):
+            if record["sequence_id"] == sequence_id:
+                return record
+        return None
+
+    def _app_ids(self, partition_key: str | None) -> list[str]:
+        return list(self._storage.get(partition_key, {}))
+
+    def _save(
+        self,
+        partition_key: str | None,
+        app_id: str,
+        sequence_id: int,
+        position: str,
+        state: State,
+        status: Literal["completed", "failed"],
+    ) -> None:
+        # No compare-and-set here: Apache Burr lets in-memory histories repeat sequence ids.
+        records = self._storage.setdefault(partition_key, {}).setdefault(app_id, [])
+        records.append(
+            PersistedStateData(
+                partition_key=partition_key or "",
+                app_id=app_id,
+                sequence_id=sequence_id,
+                position=position,
+                state=state,
+                created_at=datetime.datetime.now().isoformat(),
+                status=status,
+            )
+        )
+
+
+class InMemoryPersister(_MemoryStore, BaseStatePersister):
+    """Keeps every saved step in a dict (the State objects themselves). For tests and notebooks."""
+
     def load(
         self, partition_key: str, app_id: str | None, sequence_id: int | None = None, **kwargs: Any
     ) -> PersistedStateData | None:
-        return _memory_load(self._storage, partition_key, app_id, sequence_id)
+        return self._load(partition_key, app_id, sequence_id)
 
     def list_app_ids(self, partition_key: str, **kwargs: Any) -> list[str]:
-        return list(self._storage.get(partition_key, {}))
+        return self._app_ids(partition_key)
 
     def save(
         self,
@@ -255,22 +302,19 @@ class InMemoryPersister(BaseStatePersister):
         status: Literal["completed", "failed"],
         **kwargs: Any,
     ) -> None:
-        _memory_save(self._storage, partition_key, app_id, sequence_id, position, state, status)
+        self._save(partition_key, app_id, sequence_id, position, state, status)
 
 
-class AsyncInMemoryPersister(AsyncBaseStatePersister):
+class AsyncInMemoryPersister(_MemoryStore, AsyncBaseStatePersister):
     """Async twin of ``InMemoryPersister``."""
-
-    def __init__(self) -> None:
-        self._storage: dict[str | None, dict[str, list[PersistedStateData]]] = {}
 
     async def load(
         self, partition_key: str, app_id: str | None, sequence_id: int | None = None, **kwargs: Any
     ) -> PersistedStateData | None:
-        return _memory_load(self._storage, partition_key, app_id, sequence_id)
+        return self._load(partition_key, app_id, sequence_id)
 
     async def list_app_ids(self, partition_key: str, **kwargs: Any) -> list[str]:
-        return list(self._storage.get(partition_key, {}))
+        return self._app_ids(partition_key)
 
     async def save(
         self,
@@ -282,50 +326,7 @@ class AsyncInMemoryPersister(AsyncBaseStatePersister):
         status: Literal["completed", "failed"],
         **kwargs: Any,
     ) -> None:
-        _memory_save(self._storage, partition_key, app_id, sequence_id, position, state, status)
-
-
-def _memory_load(
-    storage: dict[str | None, dict[str, list[PersistedStateData]]],
-    partition_key: str | None,
-    app_id: str | None,
-    sequence_id: int | None,
-) -> PersistedStateData | None:
-    if app_id is None:
-        return None
-    records = storage.get(partition_key, {}).get(app_id, [])
-    if not records:
-        return None
-    if sequence_id is None:
-        return records[-1]
-    for record in reversed(records):
-        if record["sequence_id"] == sequence_id:
-            return record
-    return None
-
-
-def _memory_save(
-    storage: dict[str | None, dict[str, list[PersistedStateData]]],
-    partition_key: str | None,
-    app_id: str,
-    sequence_id: int,
-    position: str,
-    state: State,
-    status: Literal["completed", "failed"],
-) -> None:
-    # No compare-and-set here: Apache Burr lets in-memory histories repeat sequence ids.
-    records = storage.setdefault(partition_key, {}).setdefault(app_id, [])
-    records.append(
-        PersistedStateData(
-            partition_key=partition_key or "",
-            app_id=app_id,
-            sequence_id=sequence_id,
-            position=position,
-            state=state,
-            created_at=datetime.datetime.now().isoformat(),
-            status=status,
-        )
-    )
+        self._save(partition_key, app_id, sequence_id, position, state, status)
 
 
 # --------------------------------------------------------------------------------------------
@@ -345,11 +346,55 @@ def _check_on_every(on_every: str) -> str:
     return on_every
 
 
-def _status(exception: Exception | None) -> Literal["completed", "failed"]:
-    return "completed" if exception is None else "failed"
+class _Cadence:
+    """What ``PersisterHook`` and its async twin share: routing each step by ``on_every``.
+
+    The decisions are made here; each method returns the call to make (an awaitable for an async
+    persister), so the hooks only make or await it.
+    """
+
+    def __init__(self, persister: Any, on_every: str, writer: str) -> None:
+        self.persister = persister
+        self.on_every = _check_on_every(on_every)
+        self._held = HaltBuffer()
+        self._writer: Any = None
+        if self.on_every == "write_behind":
+            from burr.core import _write_behind
+
+            self._writer = getattr(_write_behind, writer)(persister)
+
+    def _on_step(
+        self,
+        app_id: str,
+        partition_key: str | None,
+        sequence_id: int,
+        state: State,
+        action: Action,
+        exception: Exception | None,
+    ) -> Any:
+        """Save now (``"step"``), hold (``"halt"``, returns None) or hand to the writer."""
+        args = (
+            partition_key,
+            app_id,
+            sequence_id,
+            action.name,
+            state,
+            "completed" if exception is None else "failed",
+        )
+        if self.on_every == "step":
+            return self.persister.save(*args)
+        if self.on_every == "halt":
+            return self._held.add(args)
+        return self._writer.submit(args)
+
+    def _pending(self) -> list[Callable[[], Any]]:
+        """The calls that save whatever the cadence has held back, in order."""
+        if self.on_every == "halt":
+            return [functools.partial(self.persister.save, *args) for args in self._held.take()]
+        return [] if self._writer is None else [self._writer.flush]
 
 
-class PersisterHook(PostRunStepHook, PostApplicationExecuteCallHook):
+class PersisterHook(_Cadence, PostRunStepHook, PostApplicationExecuteCallHook):
     """Calls ``persister.save`` as steps complete.
 
     ``on_every``: ``"step"`` saves after each step (Apache Burr's behaviour); ``"halt"`` keeps only
@@ -359,14 +404,7 @@ class PersisterHook(PostRunStepHook, PostApplicationExecuteCallHook):
     """
 
     def __init__(self, persister: BaseStateSaver, on_every: str = "step") -> None:
-        self.persister = persister
-        self.on_every = _check_on_every(on_every)
-        self._held = HaltBuffer()
-        self._writer: Any = None
-        if self.on_every == "write_behind":
-            from burr.core._write_behind import WriteBehind
-
-            self._writer = WriteBehind(persister)
+        super().__init__(persister, on_every, "WriteBehind")
 
     def post_run_step(
         self,
@@ -379,13 +417,7 @@ class PersisterHook(PostRunStepHook, PostApplicationExecuteCallHook):
         exception: Exception | None = None,
         **future_kwargs: Any,
     ) -> None:
-        args = (partition_key, app_id, sequence_id, action.name, state, _status(exception))
-        if self.on_every == "step":
-            self.persister.save(*args)
-        elif self.on_every == "halt":
-            self._held.add(args)
-        else:
-            self._writer.submit(args)
+        self._on_step(app_id, partition_key, sequence_id, state, action, exception)
 
     def post_run_execute_call(
         self,
@@ -401,25 +433,15 @@ class PersisterHook(PostRunStepHook, PostApplicationExecuteCallHook):
 
     def flush(self) -> None:
         """Save whatever the cadence has held back (a no-op for ``"step"``)."""
-        if self.on_every == "halt":
-            for args in self._held.take():
-                self.persister.save(*args)
-        elif self._writer is not None:
-            self._writer.flush()
+        for pending in self._pending():
+            pending()
 
 
-class PersisterHookAsync(PostRunStepHookAsync, PostApplicationExecuteCallHookAsync):
+class PersisterHookAsync(_Cadence, PostRunStepHookAsync, PostApplicationExecuteCallHookAsync):
     """Async twin of ``PersisterHook`` (``"write_behind"`` saves from a background task)."""
 
     def __init__(self, persister: AsyncBaseStateSaver, on_every: str = "step") -> None:
-        self.persister = persister
-        self.on_every = _check_on_every(on_every)
-        self._held = HaltBuffer()
-        self._writer: Any = None
-        if self.on_every == "write_behind":
-            from burr.core._write_behind import AsyncWriteBehind
-
-            self._writer = AsyncWriteBehind(persister)
+        super().__init__(persister, on_every, "AsyncWriteBehind")
 
     async def post_run_step(
         self,
@@ -432,13 +454,9 @@ class PersisterHookAsync(PostRunStepHookAsync, PostApplicationExecuteCallHookAsy
         exception: Exception | None = None,
         **future_kwargs: Any,
     ) -> None:
-        args = (partition_key, app_id, sequence_id, action.name, state, _status(exception))
-        if self.on_every == "step":
-            await self.persister.save(*args)
-        elif self.on_every == "halt":
-            self._held.add(args)
-        else:
-            await self._writer.submit(args)
+        pending = self._on_step(app_id, partition_key, sequence_id, state, action, exception)
+        if pending is not None:
+            await pending
 
     async def post_run_execute_call(
         self,
@@ -454,11 +472,8 @@ class PersisterHookAsync(PostRunStepHookAsync, PostApplicationExecuteCallHookAsy
 
     async def flush(self) -> None:
         """Save whatever the cadence has held back."""
-        if self.on_every == "halt":
-            for args in self._held.take():
-                await self.persister.save(*args)
-        elif self._writer is not None:
-            await self._writer.flush()
+        for pending in self._pending():
+            await pending()
 
 
 from burr.core._persist_sqlite import SQLitePersister  # noqa: E402  (needs the interfaces above)

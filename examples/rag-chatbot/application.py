@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from burr.core import Application, ApplicationBuilder, State, action
+from burr.visibility import TracerFactory
 
 try:
     from .embeddings import Embedder, load_embedder
@@ -58,7 +59,10 @@ class NoteIndex:
         self.vectors = embedder.embed([f"{t}: {x}" for t, x in zip(self.titles, self.texts)])
 
     def search(self, query: str, k: int = 2) -> list[dict[str, Any]]:
-        scores = self.vectors @ self.embedder.embed([query])[0]
+        return self.rank(self.embedder.embed([query])[0], k)
+
+    def rank(self, query_vector: np.ndarray, k: int = 2) -> list[dict[str, Any]]:
+        scores = self.vectors @ query_vector
         best = np.argsort(-scores)[:k]
         return [
             {"title": self.titles[i], "text": self.texts[i], "score": round(float(scores[i]), 4)}
@@ -78,8 +82,14 @@ def user_input(state: State, prompt: str) -> State:
 
 
 @action(reads=["question"], writes=["retrieved"])
-def retrieve(state: State, index: NoteIndex) -> tuple[dict[str, Any], State]:
-    hits = index.search(state["question"])
+def retrieve(state: State, index: NoteIndex, __tracer: TracerFactory) -> tuple[dict[str, Any], State]:
+    """Embed the question, then rank the notes; each part is a span in the tracker UI."""
+    with __tracer("embed_query") as span:
+        query_vector = index.embedder.embed([state["question"]])[0]
+        span.log_attributes(embedder=index.embedder.name, dimensions=int(query_vector.shape[0]))
+    with __tracer("rank_notes") as span:
+        hits = index.rank(query_vector)
+        span.log_attributes(notes=len(index.titles), best=hits[0]["title"], best_score=hits[0]["score"])
     return {"retrieved": hits}, state.update(retrieved=hits)
 
 

@@ -109,6 +109,22 @@ def test_counter_resumes_from_sqlite_with_persist(tmp_path: Path) -> None:
     assert "counted to 4" in resumed and "result: counter=10" in resumed
 
 
+def test_counter_forks_a_tracked_run_from_a_past_step(tmp_path: Path) -> None:
+    script = str(EXAMPLES_DIR / "hello-world-counter" / "application.py")
+    env = {**offline_env(), "HOME": str(tmp_path)}  # the tracker writes to ~/.burr
+
+    def run(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, script, *args], cwd=tmp_path, env=env, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        return done.stdout
+
+    run("--track", "--app-id", "first", "--count-up-to", "5")
+    forked = run("--fork-from", "first", "--fork-at", "2", "--count-up-to", "8")
+    assert "counted to 4\n" in forked and "result: counter=8" in forked and "counted to 3\n" not in forked
+
+
 def test_chatbot_resumes_the_conversation_from_sqlite(tmp_path: Path) -> None:
     script = str(EXAMPLES_DIR / "chatbot" / "application.py")
     for message in ("hello", "how many messages have I sent?"):

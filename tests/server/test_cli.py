@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from burr.cli.__main__ import _is_loopback
+from burr.cli.demo_data import DEMO_PROJECTS
 from tests.server.conftest import free_port
 
 
@@ -54,15 +55,18 @@ def _stop(proc: subprocess.Popen[bytes]) -> str:
 
 
 @pytest.mark.slow
-def test_burr_records_demo_apps_on_first_start(tmp_path: Path) -> None:
+def test_burr_records_the_bundled_examples_on_first_start(tmp_path: Path) -> None:
     port = free_port()
+    url = f"http://127.0.0.1:{port}"
     proc = _start(["--port", str(port), "--no-open", "--storage-dir", str(tmp_path)])
     try:
-        _wait_ready(f"http://127.0.0.1:{port}", proc)
-        names = {p["name"] for p in httpx.get(f"http://127.0.0.1:{port}/api/v1/projects").json()["projects"]}
+        _wait_ready(url, proc)
+        names = {p["name"] for p in httpx.get(f"{url}/api/v1/projects").json()["projects"]}
+        graph = httpx.get(f"{url}/api/v1/projects/demo_counter/apps/count-to-10").json()["graph"]
     finally:
-        _stop(proc)
-    assert {"demo_counter", "demo_chatbot", "demo_parallel"} <= names
+        err = _stop(proc)
+    assert names == set(DEMO_PROJECTS) and "recorded the bundled examples" in err
+    assert sorted(a["name"] for a in graph["actions"]) == ["counter", "result"]  # hello-world-counter's
 
 
 @pytest.mark.slow

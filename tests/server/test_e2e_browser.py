@@ -1,5 +1,7 @@
 """End to end in real headless Chromium: the demo data, stepping, diffs, forks, live updates.
 
+The demo data is the bundled examples, really run (``burr.cli.demo_data.generate``).
+
 ``BURR_UPDATE_SCREENSHOTS=1 pytest tests/server/test_e2e_browser.py`` also refreshes the
 screenshots of the main views in docs/screenshots/.
 """
@@ -88,15 +90,15 @@ def test_open_demo_project_open_app_step_through_and_see_diff(page: Any) -> None
     page.locator("[data-testid=step-row][data-seq='0']").click()
     page.get_by_test_id("next-step").click()
     page.wait_for_function("document.querySelector('[data-testid=insp-seq]')?.textContent === '1'")
-    diff = page.get_by_test_id("state-diff")
-    assert "count" in diff.inner_text() and "history[1]" in diff.inner_text()
+    diff = page.get_by_test_id("state-diff").inner_text()
+    assert "CHANGED\tcounter\t1\t→\t2" in diff
     _shot(page, "app-view-diff")
 
 
 def test_graph_marks_the_transition_the_selected_step_took(page: Any) -> None:
     page.goto("/#/p/demo_counter/a/count-to-10/s/9")
     page.get_by_test_id("edge-taken").wait_for()
-    assert page.get_by_test_id("node-increment").get_attribute("class").split().count("current") == 1
+    assert page.get_by_test_id("node-counter").get_attribute("class").split().count("current") == 1
 
 
 def test_project_and_app_lists_render(page: Any) -> None:
@@ -106,7 +108,7 @@ def test_project_and_app_lists_render(page: Any) -> None:
     page.goto("/#/p/demo_chatbot")
     rows = page.get_by_test_id("app-row")
     rows.first.wait_for()
-    assert rows.count() == 3
+    assert rows.count() == 2
     _shot(page, "app-list")
 
 
@@ -119,31 +121,32 @@ def test_app_list_search_filters_rows(page: Any) -> None:
 
 
 def test_next_error_jumps_to_the_failed_step(page: Any) -> None:
-    page.goto("/#/p/demo_chatbot/a/chat-demonstrate-errors/s/0")
+    page.goto("/#/p/demo_email_assistant/a/email-missing-answer/s/0")
     page.get_by_test_id("next-error").click()
-    page.wait_for_function("document.querySelector('[data-testid=insp-seq]')?.textContent === '3'")
+    page.wait_for_function("document.querySelector('[data-testid=insp-seq]')?.textContent === '2'")
     assert page.locator(".exception").is_visible()
 
 
 def test_app_list_shows_new_apps_live(page: Any, e2e_storage: Path) -> None:
-    page.goto("/#/p/demo_parallel")
+    page.goto("/#/p/demo_parallel_research")
     page.get_by_test_id("app-row").first.wait_for()
     before = page.get_by_test_id("app-row").count()
-    shutil.copytree(e2e_storage / "demo_parallel" / "fan-out", e2e_storage / "demo_parallel" / "fan-out-copy")
-    page.get_by_role("link", name="fan-out-copy", exact=True).wait_for(timeout=15_000)
+    project = e2e_storage / "demo_parallel_research"
+    shutil.copytree(project / "research-bees", project / "research-bees-copy")
+    page.get_by_role("link", name="research-bees-copy", exact=True).wait_for(timeout=15_000)
     assert page.get_by_test_id("app-row").count() == before + 1
 
 
 def test_failed_step_shows_its_traceback(page: Any) -> None:
-    page.goto("/#/p/demo_chatbot/a/chat-demonstrate-errors/s/3")
-    assert "RuntimeError" in page.locator(".exception").inner_text()
+    page.goto("/#/p/demo_email_assistant/a/email-missing-answer/s/2")
+    assert "ValueError" in page.locator(".exception").inner_text()
 
 
 def test_spans_tab_shows_spans_and_attributes(page: Any) -> None:
-    page.goto("/#/p/demo_counter/a/count-to-10/s/2")
+    page.goto("/#/p/demo_conversational-rag/a/rag-questions/s/1")
     page.get_by_test_id("tab-spans").click()
     text = page.get_by_test_id("spans").inner_text()
-    assert "compute" in text and "square" in text and "before" in text
+    assert "embed_query" in text and "rank_notes" in text and "best_score" in text
     _shot(page, "spans")
 
 
@@ -155,25 +158,25 @@ def test_copy_fork_snippet_then_fork_opens_when_it_appears(page: Any, e2e_storag
     assert 'fork_from_app_id="count-to-25"' in copied and "fork_from_sequence_id=4," in copied
     _shot(page, "fork")
     page.wait_for_timeout(500)  # let the page subscribe before the fork is written
-    demo_data.run_fork(str(e2e_storage), "count-to-25", "user_2", at=4)
+    demo_data.run_fork(str(e2e_storage), "count-to-25", at=4)
     page.wait_for_url("**/a/count-to-25-fork", timeout=15_000)
     assert "count-to-25-fork" in page.get_by_test_id("app-title").inner_text()
 
 
 def test_child_apps_are_reachable_from_the_parent_step(page: Any) -> None:
-    page.goto("/#/p/demo_parallel/a/fan-out/s/0")
+    page.goto("/#/p/demo_parallel_research/a/research-bees/s/1")
     links = page.locator(".children-box a")
     links.first.wait_for()
-    assert links.count() == 4
+    assert links.count() == 3
     links.first.click()
     page.get_by_text("spawned by").wait_for()
 
 
 def test_app_header_links_to_the_list_of_its_child_apps(page: Any) -> None:
-    page.goto("/#/p/demo_parallel/a/fan-out")
+    page.goto("/#/p/demo_parallel_research/a/research-bees")
     page.get_by_test_id("children-link").click()
     page.get_by_test_id("parent-filter").wait_for()
-    page.wait_for_function("document.querySelectorAll('[data-testid=app-row]').length === 4")
+    page.wait_for_function("document.querySelectorAll('[data-testid=app-row]').length === 3")
 
 
 def test_compare_two_apps_picked_in_the_app_list(page: Any) -> None:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import sqlite3
-from collections.abc import AsyncIterator
 from typing import Any
 
 try:
@@ -16,7 +14,8 @@ except ImportError as e:  # pragma: no cover
     require_plugin(e, "aiosqlite")
 
 from burr.core._checkpoint import DEFAULT_SNAPSHOT_EVERY, DEFAULT_SNAPSHOT_RATIO
-from burr.core._persist_sqlite import _DIALECT
+from burr.core._persist_sqlite import _DIALECT, TABLE_EXISTS_SQL
+from burr.integrations.persisters._plan import Plan, call
 from burr.integrations.persisters._sql_core import AsyncSQLPersister
 
 logger = logging.getLogger(__name__)
@@ -32,7 +31,6 @@ class AsyncSQLitePersister(AsyncSQLPersister):
 
     _dialect = _DIALECT
     _backend_name = "SQLite"
-    PARTITION_KEY_DEFAULT = ""
 
     def __init__(
         self,
@@ -70,13 +68,7 @@ class AsyncSQLitePersister(AsyncSQLPersister):
 
     def copy(self) -> AsyncSQLitePersister:
         """A persister sharing this connection (Apache Burr's semantics)."""
-        return AsyncSQLitePersister(
-            self.connection,
-            self.table_name,
-            self.serde_kwargs,
-            self._checkpoints.snapshot_every,
-            self._checkpoints.snapshot_ratio,
-        )
+        return AsyncSQLitePersister(self.connection, *self._settings())
 
     async def _fetch(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         try:
@@ -91,27 +83,18 @@ class AsyncSQLitePersister(AsyncSQLPersister):
         async with self.connection.execute(sql, params) as cur:
             return int(cur.rowcount)
 
-    @contextlib.asynccontextmanager
-    async def _tx(self) -> AsyncIterator[None]:
-        conn = self.connection
+    async def _conn(self) -> Any:
+        return self.connection
+
+    async def _begin(self, conn: Any) -> None:
         if not conn.in_transaction:
             await conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-            await conn.commit()
-        except BaseException:
-            with contextlib.suppress(Exception):
-                await conn.rollback()
-            raise
 
-    async def _table_exists(self) -> bool:
-        rows = await self._fetch(
-            "SELECT name FROM sqlite_master WHERE type='table' AND name=?", (self.table_name,)
-        )
-        return bool(rows)
+    def _table_exists(self) -> Plan[bool]:
+        return bool((yield call(self._fetch, TABLE_EXISTS_SQL, (self.table_name,))))
 
-    async def _columns_present(self) -> set[str]:
-        return {r[1] for r in await self._fetch(f"PRAGMA table_info({self.table_name})")}
+    def _columns_present(self) -> Plan[set[str]]:
+        return {r[1] for r in (yield call(self._fetch, f"PRAGMA table_info({self.table_name})"))}
 
     async def cleanup(self) -> None:
         """Close the connection."""

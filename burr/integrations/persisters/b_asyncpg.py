@@ -16,47 +16,17 @@ except ImportError as e:  # pragma: no cover
 
     require_plugin(e, "postgresql")
 
-from burr.core._checkpoint import DEFAULT_SNAPSHOT_EVERY, DEFAULT_SNAPSHOT_RATIO
 from burr.integrations.persisters._sql_core import AsyncSQLPersister
-from burr.integrations.persisters.b_psycopg2 import (
-    COLUMNS_SQL,
-    LOCK_SQL,
-    PG_DIALECT,
-    TABLE_EXISTS_SQL,
-    check_synchronous_commit,
-    conninfo_from_values,
-    lock_key,
-    split_table,
-)
+from burr.integrations.persisters.b_psycopg2 import _PostgreSQL, conninfo_from_values
 
 
-class AsyncPostgreSQLPersister(AsyncSQLPersister):
+class AsyncPostgreSQLPersister(_PostgreSQL, AsyncSQLPersister):
     """Async PostgreSQL persister.
 
     :param connection: an open ``psycopg.AsyncConnection``.
     :param table_name: table (optionally ``schema.table``).
     :param serde_kwargs: passed to every (de)serializer.
     """
-
-    _dialect = PG_DIALECT
-    _backend_name = "PostgreSQL"
-    _connection_errors = (psycopg.OperationalError, psycopg.InterfaceError)
-    PARTITION_KEY_DEFAULT = ""
-
-    def __init__(
-        self,
-        connection: Any,
-        table_name: str = "burr_state",
-        serde_kwargs: dict[str, Any] | None = None,
-        snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
-        snapshot_ratio: float = DEFAULT_SNAPSHOT_RATIO,
-        _conninfo: dict[str, Any] | None = None,
-        synchronous_commit: str | None = None,
-    ) -> None:
-        super().__init__(table_name, serde_kwargs, snapshot_every, snapshot_ratio)
-        self.connection = connection
-        self._conninfo = _conninfo
-        self.synchronous_commit = check_synchronous_commit(synchronous_commit)
 
     @classmethod
     async def from_values(
@@ -83,10 +53,7 @@ class AsyncPostgreSQLPersister(AsyncSQLPersister):
         """A persister sharing this connection (Apache Burr's semantics for the async persisters)."""
         return AsyncPostgreSQLPersister(
             self.connection,
-            self.table_name,
-            self.serde_kwargs,
-            self._checkpoints.snapshot_every,
-            self._checkpoints.snapshot_ratio,
+            *self._settings(),
             _conninfo=self._conninfo,
             synchronous_commit=self.synchronous_commit,
         )
@@ -97,7 +64,7 @@ class AsyncPostgreSQLPersister(AsyncSQLPersister):
             self.connection = conn = await psycopg.AsyncConnection.connect(**self._conninfo)
         return conn
 
-    async def _run(self, sql: str, params: tuple[Any, ...] = ()) -> int:
+    async def _run(self, sql: str, params: tuple[Any, ...] | None = ()) -> int:
         cur = await (await self._conn()).execute(sql, params)
         return int(cur.rowcount)
 
@@ -115,26 +82,6 @@ class AsyncPostgreSQLPersister(AsyncSQLPersister):
         await self._end_read()
         async with (await self._conn()).transaction():
             yield
-
-    @contextlib.asynccontextmanager
-    async def _write_scope(self, keys: list[tuple[str, str]]) -> AsyncIterator[None]:
-        async with self._tx():
-            conn = await self._conn()
-            if self.synchronous_commit is not None:
-                await conn.execute(f"SET LOCAL synchronous_commit TO {self.synchronous_commit}")
-            for pk, app_id in keys:
-                await conn.execute(LOCK_SQL, (lock_key(self.table_name, pk, app_id),))
-            yield
-
-    async def _table_exists(self) -> bool:
-        return bool((await self._fetch(TABLE_EXISTS_SQL, (self.table_name,)))[0][0])
-
-    async def _columns_present(self) -> set[str]:
-        name, schema = split_table(self.table_name)
-        return {r[0] for r in await self._fetch(COLUMNS_SQL, (name, schema))}
-
-    def _is_duplicate(self, e: BaseException) -> bool:
-        return isinstance(e, psycopg.errors.UniqueViolation)
 
     async def cleanup(self) -> None:
         """Close the connection."""

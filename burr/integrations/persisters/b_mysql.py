@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import threading
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 try:
@@ -22,7 +20,8 @@ except ImportError as e:  # pragma: no cover
 
 from burr.core._checkpoint import DEFAULT_SNAPSHOT_EVERY, DEFAULT_SNAPSHOT_RATIO
 from burr.core._sql import SQLDialect
-from burr.integrations.persisters._sql_core import AsyncSQLPersister, SyncSQLPersister
+from burr.integrations.persisters._plan import Plan, Scoped, call
+from burr.integrations.persisters._sql_core import AsyncSQLPersister, SyncSQLPersister, _SQLPlans
 
 MYSQL_DIALECT = SQLDialect(
     placeholder="%s",
@@ -54,10 +53,16 @@ def _lock_timeout_error(keys: list[tuple[str, str]]) -> TimeoutError:
 
 
 def _connect_kwargs(
-    db_name: str, user: str, password: str | None, host: str, port: int, extra: dict[str, Any]
+    db_name: str,
+    user: str,
+    password: str | None,
+    host: str,
+    port: int,
+    extra: dict[str, Any],
+    db_key: str = "database",  # aiomysql calls it "db"
 ) -> dict[str, Any]:
     return {
-        "database": db_name,
+        db_key: db_name,
         "user": user,
         "password": password or "",
         "host": host,
@@ -66,18 +71,12 @@ def _connect_kwargs(
     }
 
 
-class MySQLPersister(SyncSQLPersister):
-    """Persists steps to MySQL/MariaDB (InnoDB) as delta checkpoints.
-
-    :param connection: an open ``pymysql`` connection (autocommit on or off).
-    :param table_name: table to use (created by ``initialize``).
-    :param serde_kwargs: passed to every (de)serializer.
-    """
+class _MySQL(_SQLPlans):
+    """What the sync and async MySQL persisters share: settings, schema queries, the writer lock."""
 
     _dialect = MYSQL_DIALECT
     _backend_name = "MySQL"
     _connection_errors = (pymysql.err.OperationalError, pymysql.err.InterfaceError)
-    PARTITION_KEY_DEFAULT = ""
 
     def __init__(
         self,
@@ -91,6 +90,38 @@ class MySQLPersister(SyncSQLPersister):
         super().__init__(table_name, serde_kwargs, snapshot_every, snapshot_ratio)
         self.connection = connection
         self._connect_kwargs = _connect_kwargs
+
+    def _table_exists(self) -> Plan[bool]:
+        return bool((yield call(self._fetch, TABLE_EXISTS_SQL, (self.table_name,)))[0][0])
+
+    def _columns_present(self) -> Plan[set[str]]:
+        return {r[0].lower() for r in (yield call(self._fetch, COLUMNS_SQL, (self.table_name,)))}
+
+    def _write_scope(self, keys: list[tuple[str, str]], plan: Plan[Any]) -> Plan[Any]:
+        """Hold a named lock per application until the transaction has committed."""
+        acquired: list[str] = []
+        try:
+            for name in [_lock_name(self.table_name, pk, app) for pk, app in keys]:
+                if (yield call(self._fetch, "SELECT GET_LOCK(%s, %s)", (name, LOCK_TIMEOUT_S)))[0][0] != 1:
+                    raise _lock_timeout_error(keys)
+                acquired.append(name)
+            return (yield Scoped(self._tx, (), plan))
+        finally:
+            for name in acquired:
+                with contextlib.suppress(Exception):
+                    yield call(self._fetch, "SELECT RELEASE_LOCK(%s)", (name,))
+
+    def _is_duplicate(self, e: BaseException) -> bool:
+        return isinstance(e, pymysql.err.IntegrityError) and bool(e.args) and e.args[0] == 1062
+
+
+class MySQLPersister(_MySQL, SyncSQLPersister):
+    """Persists steps to MySQL/MariaDB (InnoDB) as delta checkpoints.
+
+    :param connection: an open ``pymysql`` connection (autocommit on or off).
+    :param table_name: table to use (created by ``initialize``).
+    :param serde_kwargs: passed to every (de)serializer.
+    """
 
     @classmethod
     def from_values(
@@ -121,14 +152,7 @@ class MySQLPersister(SyncSQLPersister):
             raise ValueError(
                 "MySQLPersister.copy() needs the connection values: create it with from_values(...)."
             )
-        return MySQLPersister(
-            pymysql.connect(**self._connect_kwargs),
-            self.table_name,
-            self.serde_kwargs,
-            self._checkpoints.snapshot_every,
-            self._checkpoints.snapshot_ratio,
-            _connect_kwargs=self._connect_kwargs,
-        )
+        return MySQLPersister(self._reconnect(), *self._settings(), _connect_kwargs=self._connect_kwargs)
 
     def _conn(self) -> Any:
         conn = self.connection
@@ -136,33 +160,8 @@ class MySQLPersister(SyncSQLPersister):
             conn.ping(reconnect=True)
         return conn
 
-    @contextlib.contextmanager
-    def _tx(self) -> Iterator[None]:
-        conn = self._conn()
+    def _begin(self, conn: Any) -> None:
         conn.begin()
-        try:
-            yield
-            conn.commit()
-        except BaseException:
-            with contextlib.suppress(Exception):
-                conn.rollback()
-            raise
-
-    @contextlib.contextmanager
-    def _write_scope(self, keys: list[tuple[str, str]]) -> Iterator[None]:
-        names = [_lock_name(self.table_name, pk, app) for pk, app in keys]
-        acquired = []
-        try:
-            for name in names:
-                if self._fetch("SELECT GET_LOCK(%s, %s)", (name, LOCK_TIMEOUT_S))[0][0] != 1:
-                    raise _lock_timeout_error(keys)
-                acquired.append(name)
-            with self._tx():
-                yield
-        finally:
-            for name in acquired:
-                with contextlib.suppress(Exception):
-                    self._fetch("SELECT RELEASE_LOCK(%s)", (name,))
 
     def _end_read(self) -> None:
         conn = self.connection
@@ -170,63 +169,22 @@ class MySQLPersister(SyncSQLPersister):
             with contextlib.suppress(Exception):
                 conn.rollback()
 
-    def _table_exists(self) -> bool:
-        return bool(self._fetch(TABLE_EXISTS_SQL, (self.table_name,))[0][0])
-
-    def _columns_present(self) -> set[str]:
-        return {r[0].lower() for r in self._fetch(COLUMNS_SQL, (self.table_name,))}
-
-    def _is_duplicate(self, e: BaseException) -> bool:
-        return isinstance(e, pymysql.err.IntegrityError) and e.args and e.args[0] == 1062  # type: ignore[return-value]
-
     def cleanup(self) -> None:
         """Close the connection."""
         with contextlib.suppress(Exception):
             self.connection.close()
 
+    def _reconnect(self) -> Any:
+        return pymysql.connect(**self._connect_kwargs)  # type: ignore[arg-type]
+
     def __getstate__(self) -> dict[str, Any]:
         if self._connect_kwargs is None:
             raise TypeError("A MySQLPersister can only be pickled when created with from_values(...).")
-        state = self.__dict__.copy()
-        state.pop("connection", None)
-        state.pop("_conn_lock", None)
-        state["_checkpoints"] = (
-            self.serde_kwargs,
-            self._checkpoints.snapshot_every,
-            self._checkpoints.snapshot_ratio,
-        )
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        from burr.core._checkpoint import Checkpointer
-
-        serde_kwargs, every, ratio = state.pop("_checkpoints")
-        self.__dict__.update(state)
-        self._checkpoints = Checkpointer(serde_kwargs, every, ratio)
-        self._conn_lock = threading.RLock()
-        self.connection = pymysql.connect(**self._connect_kwargs)  # type: ignore[arg-type]
+        return super().__getstate__()
 
 
-class AsyncMySQLPersister(AsyncSQLPersister):
+class AsyncMySQLPersister(_MySQL, AsyncSQLPersister):
     """Async MySQL/MariaDB persister on aiomysql (same table and format as ``MySQLPersister``)."""
-
-    _dialect = MYSQL_DIALECT
-    _backend_name = "MySQL"
-    _connection_errors = (pymysql.err.OperationalError, pymysql.err.InterfaceError)
-    PARTITION_KEY_DEFAULT = ""
-
-    def __init__(
-        self,
-        connection: Any,
-        table_name: str = "burr_state",
-        serde_kwargs: dict[str, Any] | None = None,
-        snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
-        snapshot_ratio: float = DEFAULT_SNAPSHOT_RATIO,
-        _connect_kwargs: dict[str, Any] | None = None,
-    ) -> None:
-        super().__init__(table_name, serde_kwargs, snapshot_every, snapshot_ratio)
-        self.connection = connection
-        self._connect_kwargs = _connect_kwargs
 
     @classmethod
     async def from_values(
@@ -243,15 +201,8 @@ class AsyncMySQLPersister(AsyncSQLPersister):
     ) -> AsyncMySQLPersister:
         import aiomysql
 
-        ckw = {
-            "db": db_name,
-            "user": user,
-            "password": password or "",
-            "host": host,
-            "port": port,
-            "autocommit": True,
-            **(connect_kwargs or {}),
-        }
+        extra = {"autocommit": True, **(connect_kwargs or {})}
+        ckw = _connect_kwargs(db_name, user, password, host, port, extra, db_key="db")
         return cls(await aiomysql.connect(**ckw), table_name, serde_kwargs, _connect_kwargs=ckw, **kwargs)
 
     @classmethod
@@ -260,14 +211,7 @@ class AsyncMySQLPersister(AsyncSQLPersister):
 
     def copy(self) -> AsyncMySQLPersister:
         """A persister sharing this connection (as Apache Burr's async persisters do)."""
-        return AsyncMySQLPersister(
-            self.connection,
-            self.table_name,
-            self.serde_kwargs,
-            self._checkpoints.snapshot_every,
-            self._checkpoints.snapshot_ratio,
-            _connect_kwargs=self._connect_kwargs,
-        )
+        return AsyncMySQLPersister(self.connection, *self._settings(), _connect_kwargs=self._connect_kwargs)
 
     async def _conn(self) -> Any:
         conn = self.connection
@@ -285,48 +229,14 @@ class AsyncMySQLPersister(AsyncSQLPersister):
             await cur.execute(sql, params)
             return int(cur.rowcount)
 
-    @contextlib.asynccontextmanager
-    async def _tx(self) -> AsyncIterator[None]:
-        conn = await self._conn()
+    async def _begin(self, conn: Any) -> None:
         await conn.begin()
-        try:
-            yield
-            await conn.commit()
-        except BaseException:
-            with contextlib.suppress(Exception):
-                await conn.rollback()
-            raise
-
-    @contextlib.asynccontextmanager
-    async def _write_scope(self, keys: list[tuple[str, str]]) -> AsyncIterator[None]:
-        names = [_lock_name(self.table_name, pk, app) for pk, app in keys]
-        acquired = []
-        try:
-            for name in names:
-                if (await self._fetch("SELECT GET_LOCK(%s, %s)", (name, LOCK_TIMEOUT_S)))[0][0] != 1:
-                    raise _lock_timeout_error(keys)
-                acquired.append(name)
-            async with self._tx():
-                yield
-        finally:
-            for name in acquired:
-                with contextlib.suppress(Exception):
-                    await self._fetch("SELECT RELEASE_LOCK(%s)", (name,))
 
     async def _end_read(self) -> None:
         conn = self.connection
         if not conn.closed and not conn.get_autocommit():
             with contextlib.suppress(Exception):
                 await conn.rollback()
-
-    async def _table_exists(self) -> bool:
-        return bool((await self._fetch(TABLE_EXISTS_SQL, (self.table_name,)))[0][0])
-
-    async def _columns_present(self) -> set[str]:
-        return {r[0].lower() for r in await self._fetch(COLUMNS_SQL, (self.table_name,))}
-
-    def _is_duplicate(self, e: BaseException) -> bool:
-        return isinstance(e, pymysql.err.IntegrityError) and bool(e.args) and e.args[0] == 1062
 
     async def cleanup(self) -> None:
         """Close the connection."""

@@ -8,7 +8,6 @@ compare-and-set insert checks the stored head.
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,7 +20,8 @@ except ImportError as e:  # pragma: no cover - depends on the environment
 
 from burr.core._checkpoint import DEFAULT_SNAPSHOT_EVERY, DEFAULT_SNAPSHOT_RATIO
 from burr.core._sql import SQLDialect
-from burr.integrations.persisters._sql_core import SyncSQLPersister
+from burr.integrations.persisters._plan import Plan, Scoped, call
+from burr.integrations.persisters._sql_core import SyncSQLPersister, _SQLPlans
 
 PG_DIALECT = SQLDialect(
     placeholder="%s",
@@ -70,19 +70,12 @@ def conninfo_from_values(
     return {"dbname": db_name, "user": user, "password": password, "host": host, "port": port}
 
 
-class PostgreSQLPersister(SyncSQLPersister):
-    """Persists steps to PostgreSQL as delta checkpoints.
-
-    :param connection: an open ``psycopg.Connection``.
-    :param table_name: table (optionally ``schema.table``); Apache Burr's tables load as they are.
-    :param serde_kwargs: passed to every (de)serializer.
-    :param snapshot_every / snapshot_ratio: snapshot policy (see ``SQLitePersister``).
-    """
+class _PostgreSQL(_SQLPlans):
+    """What the sync and async PostgreSQL persisters share: settings, schema queries, locking."""
 
     _dialect = PG_DIALECT
     _backend_name = "PostgreSQL"
     _connection_errors = (psycopg.OperationalError, psycopg.InterfaceError)
-    PARTITION_KEY_DEFAULT = ""
 
     def __init__(
         self,
@@ -98,6 +91,36 @@ class PostgreSQLPersister(SyncSQLPersister):
         self.connection = connection
         self._conninfo = _conninfo
         self.synchronous_commit = check_synchronous_commit(synchronous_commit)
+
+    def _table_exists(self) -> Plan[bool]:
+        return bool((yield call(self._fetch, TABLE_EXISTS_SQL, (self.table_name,)))[0][0])
+
+    def _columns_present(self) -> Plan[set[str]]:
+        name, schema = split_table(self.table_name)
+        return {r[0] for r in (yield call(self._fetch, COLUMNS_SQL, (name, schema)))}
+
+    def _write_scope(self, keys: list[tuple[str, str]], plan: Plan[Any]) -> Plan[Any]:
+        return (yield Scoped(self._tx, (), self._locked_apps(keys, plan)))
+
+    def _locked_apps(self, keys: list[tuple[str, str]], plan: Plan[Any]) -> Plan[Any]:
+        if self.synchronous_commit is not None:
+            yield call(self._run, f"SET LOCAL synchronous_commit TO {self.synchronous_commit}", None)
+        for pk, app_id in keys:  # sorted by the caller: no lock-order deadlocks
+            yield call(self._run, LOCK_SQL, (lock_key(self.table_name, pk, app_id),))
+        return (yield from plan)
+
+    def _is_duplicate(self, e: BaseException) -> bool:
+        return isinstance(e, psycopg.errors.UniqueViolation)
+
+
+class PostgreSQLPersister(_PostgreSQL, SyncSQLPersister):
+    """Persists steps to PostgreSQL as delta checkpoints.
+
+    :param connection: an open ``psycopg.Connection``.
+    :param table_name: table (optionally ``schema.table``); Apache Burr's tables load as they are.
+    :param serde_kwargs: passed to every (de)serializer.
+    :param snapshot_every / snapshot_ratio: snapshot policy (see ``SQLitePersister``).
+    """
 
     @classmethod
     def from_values(
@@ -124,10 +147,7 @@ class PostgreSQLPersister(SyncSQLPersister):
         conninfo = self._conninfo or _conninfo_of(self.connection)
         return PostgreSQLPersister(
             psycopg.connect(**conninfo),
-            self.table_name,
-            self.serde_kwargs,
-            self._checkpoints.snapshot_every,
-            self._checkpoints.snapshot_ratio,
+            *self._settings(),
             _conninfo=conninfo,
             synchronous_commit=self.synchronous_commit,
         )
@@ -146,17 +166,7 @@ class PostgreSQLPersister(SyncSQLPersister):
         with self._conn().transaction():
             yield
 
-    @contextlib.contextmanager
-    def _write_scope(self, keys: list[tuple[str, str]]) -> Iterator[None]:
-        with self._tx():
-            conn = self._conn()
-            if self.synchronous_commit is not None:
-                conn.execute(f"SET LOCAL synchronous_commit TO {self.synchronous_commit}")  # type: ignore[arg-type]
-            for pk, app_id in keys:  # sorted by the caller: no lock-order deadlocks
-                conn.execute(LOCK_SQL, (lock_key(self.table_name, pk, app_id),))
-            yield
-
-    def _run(self, sql: str, params: tuple[Any, ...] = ()) -> int:
+    def _run(self, sql: str, params: tuple[Any, ...] | None = ()) -> int:
         return int(self._conn().execute(sql, params).rowcount)
 
     def _fetch(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -168,42 +178,19 @@ class PostgreSQLPersister(SyncSQLPersister):
         if not conn.closed and conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS:
             conn.rollback()
 
-    def _table_exists(self) -> bool:
-        return bool(self._fetch(TABLE_EXISTS_SQL, (self.table_name,))[0][0])
-
-    def _columns_present(self) -> set[str]:
-        name, schema = split_table(self.table_name)
-        return {r[0] for r in self._fetch(COLUMNS_SQL, (name, schema))}
-
-    def _is_duplicate(self, e: BaseException) -> bool:
-        return isinstance(e, psycopg.errors.UniqueViolation)
-
     # -- lifecycle -----------------------------------------------------------------------------
 
     def cleanup(self) -> None:
         """Close the connection."""
         self.connection.close()
 
+    def _reconnect(self) -> Any:
+        return psycopg.connect(**self._conninfo)  # type: ignore[arg-type]
+
     def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
+        state = super().__getstate__()
         state["_conninfo"] = self._conninfo or _conninfo_of(self.connection)
-        state.pop("connection", None)
-        state.pop("_conn_lock", None)
-        state["_checkpoints"] = (
-            self.serde_kwargs,
-            self._checkpoints.snapshot_every,
-            self._checkpoints.snapshot_ratio,
-        )
         return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        from burr.core._checkpoint import Checkpointer
-
-        serde_kwargs, every, ratio = state.pop("_checkpoints")
-        self.__dict__.update(state)
-        self._checkpoints = Checkpointer(serde_kwargs, every, ratio)
-        self._conn_lock = threading.RLock()
-        self.connection = psycopg.connect(**self._conninfo)  # type: ignore[arg-type]
 
 
 def _conninfo_of(connection: Any) -> dict[str, Any]:

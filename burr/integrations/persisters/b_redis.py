@@ -15,9 +15,8 @@ then writes the hash and both indexes, so a killed client never leaves a half-wr
 from __future__ import annotations
 
 import datetime
-import json
 import logging
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 try:
     import redis
@@ -35,11 +34,14 @@ from burr.core._checkpoint import (
     Row,
     StoredRow,
     conflict_message,
+    snapshot_payload,
 )
-from burr.core._sql import StepInfo, prune_plan
+from burr.core._sql import TARGET_FIELDS, StepInfo, check_keep_last, prune_plan
 from burr.core.state import State
+from burr.integrations.persisters._plan import Plan, call, run_sync
 
 logger = logging.getLogger(__name__)
+_P = TypeVar("_P", bound="_RedisPlans")
 
 # KEYS: partition zset, app steps zset, step hash. ARGV: app_id, seq, low, high, field, value, ...
 _SAVE_LUA = """
@@ -73,15 +75,7 @@ end
 return out
 """
 
-_FIELDS = (
-    "sequence_id",
-    "position",
-    "status",
-    "state",
-    "created_at",
-    "format_version",
-    "snapshot_sequence_id",
-)
+_FIELDS = TARGET_FIELDS
 
 
 def _s(value: Any) -> Any:
@@ -93,42 +87,8 @@ def _int(value: Any) -> int | None:
     return None if value in (None, "") else int(value)
 
 
-class _RedisKeys:
-    namespace: str | None
-
-    def _prefix(self) -> str:
-        return f"{self.namespace}:" if self.namespace else ""
-
-    def _partition_key(self, pk: str) -> str:
-        return f"{self._prefix()}{pk}"
-
-    def _steps_key(self, pk: str, app_id: str) -> str:
-        return f"{self._prefix()}{pk}:{app_id}:__steps"
-
-    def _step_key(self, pk: str, app_id: str, seq: int | str) -> str:
-        return f"{self._prefix()}{pk}:{app_id}:{seq}"
-
-    def _save_args(self, row: Row) -> tuple[list[str], list[Any]]:
-        keys = [
-            self._partition_key(row.partition_key),
-            self._steps_key(row.partition_key, row.app_id),
-            self._step_key(row.partition_key, row.app_id, row.sequence_id),
-        ]
-        fields = {
-            "partition_key": row.partition_key,
-            "app_id": row.app_id,
-            "sequence_id": row.sequence_id,
-            "position": row.position,
-            "status": row.status,
-            "state": row.payload,
-            "created_at": datetime.datetime.now(datetime.timezone.utc).isoformat(),
-            "format_version": FORMAT_VERSION,
-            "snapshot_sequence_id": "" if row.snapshot_seq is None else row.snapshot_seq,
-        }
-        args: list[Any] = [row.app_id, row.sequence_id, row.head_low, row.head_high]
-        for k, v in fields.items():
-            args += [k, v]
-        return keys, args
+def _ints(values: list[Any]) -> list[int]:
+    return [int(_s(v)) for v in values]
 
 
 class RedisStateConflictError(persistence.StateConflictError, ValueError):
@@ -165,15 +125,16 @@ def _unavailable(what: str, e: BaseException) -> persistence.StorageUnavailableE
     )
 
 
-class RedisBasePersister(_RedisKeys, persistence.BaseStatePersister):
-    """Persists steps to Redis as delta checkpoints.
+class _RedisPlans:
+    """Keys, settings and the plan of every operation (see ``_plan``); the same for both clients.
 
-    :param connection: a ``redis.Redis`` client.
-    :param serde_kwargs: passed to every (de)serializer.
-    :param namespace: prefix for every key (lets apps share a database).
+    Plans call the client's methods and never await: with ``redis.asyncio`` each call returns an
+    awaitable, which the async driver awaits. Pipeline commands only queue, on either client.
     """
 
     PARTITION_KEY_DEFAULT = ""
+    _connection_errors = (redis.ConnectionError, redis.TimeoutError)
+    _client_class: Any  # redis.Redis or redis.asyncio.Redis
 
     def __init__(
         self,
@@ -191,7 +152,7 @@ class RedisBasePersister(_RedisKeys, persistence.BaseStatePersister):
 
     @classmethod
     def from_values(
-        cls,
+        cls: type[_P],
         host: str,
         port: int,
         db: int,
@@ -200,8 +161,10 @@ class RedisBasePersister(_RedisKeys, persistence.BaseStatePersister):
         redis_client_kwargs: dict[str, Any] | None = None,
         namespace: str | None = None,
         **kwargs: Any,
-    ) -> RedisBasePersister:
-        client = redis.Redis(host=host, port=port, db=db, password=password, **(redis_client_kwargs or {}))
+    ) -> _P:
+        """Connect a client with these values."""
+        kw = redis_client_kwargs or {}
+        client = cls._client_class(host=host, port=port, db=db, password=password, **kw)
         return cls(client, serde_kwargs, namespace, **kwargs)
 
     def set_serde_kwargs(self, serde_kwargs: dict[str, Any]) -> None:
@@ -211,14 +174,192 @@ class RedisBasePersister(_RedisKeys, persistence.BaseStatePersister):
     def serde_kwargs(self) -> dict[str, Any]:
         return self._checkpoints.serde_kwargs
 
-    def copy(self) -> RedisBasePersister:
-        return type(self)(
-            self.connection,
-            self.serde_kwargs,
-            self.namespace,
-            self._checkpoints.snapshot_every,
-            self._checkpoints.snapshot_ratio,
+    def _settings(self) -> tuple[dict[str, Any], str | None, int, float]:
+        """Constructor arguments after ``connection`` (for ``copy``)."""
+        cp = self._checkpoints
+        return self.serde_kwargs, self.namespace, cp.snapshot_every, cp.snapshot_ratio
+
+    def _pk(self, partition_key: str | None) -> str:
+        return self.PARTITION_KEY_DEFAULT if partition_key is None else partition_key
+
+    # -- keys -----------------------------------------------------------------------------------
+
+    def _prefix(self) -> str:
+        return f"{self.namespace}:" if self.namespace else ""
+
+    def _partition_key(self, pk: str) -> str:
+        return f"{self._prefix()}{pk}"
+
+    def _steps_key(self, pk: str, app_id: str) -> str:
+        return f"{self._prefix()}{pk}:{app_id}:__steps"
+
+    def _step_key(self, pk: str, app_id: str, seq: int | str) -> str:
+        return f"{self._prefix()}{pk}:{app_id}:{seq}"
+
+    def _save_args(self, row: Row) -> tuple[list[str], list[Any]]:
+        keys = [
+            self._partition_key(row.partition_key),
+            self._steps_key(row.partition_key, row.app_id),
+            self._step_key(row.partition_key, row.app_id, row.sequence_id),
+        ]
+        fields = {
+            "partition_key": row.partition_key,
+            "app_id": row.app_id,
+            "sequence_id": row.sequence_id,
+            "position": row.position,
+            "status": row.status,
+            "state": row.payload,
+            "created_at": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+            "format_version": FORMAT_VERSION,
+            "snapshot_sequence_id": "" if row.snapshot_seq is None else row.snapshot_seq,
+        }
+        args: list[Any] = [row.app_id, row.sequence_id, row.head_low, row.head_high]
+        for k, v in fields.items():
+            args += [k, v]
+        return keys, args
+
+    # -- plans ----------------------------------------------------------------------------------
+
+    def _save(
+        self,
+        partition_key: str | None,
+        app_id: str,
+        sequence_id: int,
+        position: str,
+        state: State,
+        status: str,
+    ) -> Plan[None]:
+        pk = self._pk(partition_key)
+        row, head = self._checkpoints.prepare(pk, app_id, sequence_id, position, state, status)
+        keys, args = self._save_args(row)
+        try:
+            ok, stored = yield call(self._script, keys=keys, args=args)
+        except self._connection_errors as e:
+            self._checkpoints.forget(pk, app_id)
+            raise _unavailable(f"saving step {sequence_id} of app '{app_id}'", e) from e
+        if not ok:
+            expected = self._checkpoints.expected_head(pk, app_id)
+            self._checkpoints.forget(pk, app_id)
+            raise _conflict(row, int(stored), expected)
+        self._checkpoints.commit(row, head)
+
+    def _latest_seq(self, pk: str, app_id: str) -> Plan[int | None]:
+        top = yield call(self.connection.zrevrange, self._steps_key(pk, app_id), 0, 0)
+        if top:
+            return int(_s(top[0]))
+        score = yield call(self.connection.zscore, self._partition_key(pk), app_id)
+        return None if score is None else int(score)
+
+    def _load(
+        self, partition_key: str | None, app_id: str | None, sequence_id: int | None
+    ) -> Plan[persistence.PersistedStateData | None]:
+        pk = self._pk(partition_key)
+        try:
+            if app_id is None:
+                latest = yield call(self.connection.zrevrange, self._partition_key(pk), 0, 0)
+                if not latest:
+                    return None
+                app_id = _s(latest[0])
+            assert app_id is not None
+            seq = (yield from self._latest_seq(pk, app_id)) if sequence_id is None else sequence_id
+            if seq is None:
+                return None
+            values = yield call(self.connection.hmget, self._step_key(pk, app_id, seq), _FIELDS)
+            if values[3] is None:
+                return None
+            target = _stored(values, seq)
+            chain = []
+            if target.snapshot_seq is not None:
+                steps, first = self._steps_key(pk, app_id), target.snapshot_seq
+                flat = yield call(
+                    self._chain_script, keys=[steps], args=[self._step_key(pk, app_id, ""), first, seq - 1]
+                )
+                chain = _chain_rows(flat)
+            chain.append(target)
+        except self._connection_errors as e:
+            raise _unavailable(f"loading app '{app_id}'", e) from e
+        return persistence.PersistedStateData(
+            partition_key=pk,
+            app_id=app_id,
+            sequence_id=seq,
+            position=_s(values[1]),
+            state=self._checkpoints.decode(pk, app_id, chain),
+            created_at=_s(values[4]),
+            status=_s(values[2]),
         )
+
+    def _list_app_ids(self, partition_key: str | None) -> Plan[list[str]]:
+        apps = yield call(self.connection.zrevrange, self._partition_key(self._pk(partition_key)), 0, -1)
+        return [_s(a) for a in apps]
+
+    def _list_steps(self, partition_key: str | None, app_id: str) -> Plan[list[StepInfo]]:
+        pk = self._pk(partition_key)
+        seqs = _ints((yield call(self.connection.zrange, self._steps_key(pk, app_id), 0, -1)))
+        pipe = self.connection.pipeline(transaction=False)
+        for s in seqs:
+            pipe.hmget(
+                self._step_key(pk, app_id, s), ("position", "status", "created_at", "snapshot_sequence_id")
+            )
+        return [
+            StepInfo(s, _s(v[0]), _s(v[1]), _s(v[2]), _int(v[3]) is None, _int(v[3]))
+            for s, v in zip(seqs, (yield call(pipe.execute)))
+        ]
+
+    def _delete_app(self, partition_key: str | None, app_id: str) -> Plan[int]:
+        pk = self._pk(partition_key)
+        seqs = _ints((yield call(self.connection.zrange, self._steps_key(pk, app_id), 0, -1)))
+        pipe = self.connection.pipeline(transaction=True)
+        for s in seqs:
+            pipe.delete(self._step_key(pk, app_id, s))
+        pipe.delete(self._steps_key(pk, app_id))
+        pipe.zrem(self._partition_key(pk), app_id)
+        yield call(pipe.execute)
+        self._checkpoints.forget(pk, app_id)
+        return len(seqs)
+
+    def _prune(self, partition_key: str | None, app_id: str, keep_last: int) -> Plan[int]:
+        check_keep_last(keep_last)
+        pk = self._pk(partition_key)
+        plan = prune_plan((yield from self._list_steps(pk, app_id)), keep_last)
+        if plan is None:
+            return 0
+        steps_key = self._steps_key(pk, app_id)
+        doomed = _ints((yield call(self.connection.zrangebyscore, steps_key, "-inf", plan.cut - 1)))
+        pipe = self.connection.pipeline(transaction=True)
+        if plan.rewrite:
+            record = yield from self._load(pk, app_id, plan.cut)
+            assert record is not None
+            payload = snapshot_payload(record["state"], self.serde_kwargs)
+            pipe.hset(
+                self._step_key(pk, app_id, plan.cut), mapping={"state": payload, "snapshot_sequence_id": ""}
+            )
+            later = _ints((yield call(self.connection.zrangebyscore, steps_key, plan.cut + 1, "+inf")))
+            snaps = self.connection.pipeline(transaction=False)
+            for s in later:
+                snaps.hget(self._step_key(pk, app_id, s), "snapshot_sequence_id")
+            for s, snap in zip(later, (yield call(snaps.execute))):
+                if _int(snap) == plan.snap:
+                    pipe.hset(self._step_key(pk, app_id, s), "snapshot_sequence_id", plan.cut)
+        for s in doomed:
+            pipe.delete(self._step_key(pk, app_id, s))
+        pipe.zremrangebyscore(steps_key, "-inf", plan.cut - 1)
+        yield call(pipe.execute)
+        self._checkpoints.forget(pk, app_id)
+        return len(doomed)
+
+
+class RedisBasePersister(_RedisPlans, persistence.BaseStatePersister):
+    """Persists steps to Redis as delta checkpoints.
+
+    :param connection: a ``redis.Redis`` client.
+    :param serde_kwargs: passed to every (de)serializer.
+    :param namespace: prefix for every key (lets apps share a database).
+    """
+
+    _client_class = redis.Redis
+
+    def copy(self) -> RedisBasePersister:
+        return type(self)(self.connection, *self._settings())
 
     def is_initialized(self) -> bool:
         return True  # Redis needs no schema
@@ -233,140 +374,29 @@ class RedisBasePersister(_RedisKeys, persistence.BaseStatePersister):
         status: Literal["completed", "failed"],
         **kwargs: Any,
     ) -> None:
-        pk = self.PARTITION_KEY_DEFAULT if partition_key is None else partition_key
-        row, head = self._checkpoints.prepare(pk, app_id, sequence_id, position, state, status)
-        keys, args = self._save_args(row)
-        try:
-            ok, stored = self._script(keys=keys, args=args)
-        except (redis.ConnectionError, redis.TimeoutError) as e:
-            self._checkpoints.forget(pk, app_id)
-            raise _unavailable(f"saving step {sequence_id} of app '{app_id}'", e) from e
-        if not ok:
-            expected = self._checkpoints.expected_head(pk, app_id)
-            self._checkpoints.forget(pk, app_id)
-            raise _conflict(row, int(stored), expected)
-        self._checkpoints.commit(row, head)
-
-    def _latest_seq(self, pk: str, app_id: str) -> int | None:
-        top = self.connection.zrevrange(self._steps_key(pk, app_id), 0, 0)
-        if top:
-            return int(_s(top[0]))
-        score = self.connection.zscore(self._partition_key(pk), app_id)
-        return None if score is None else int(score)
+        run_sync(self._save(partition_key, app_id, sequence_id, position, state, status))
 
     def load(
         self, partition_key: str | None, app_id: str | None, sequence_id: int | None = None, **kwargs: Any
     ) -> persistence.PersistedStateData | None:
-        pk = self.PARTITION_KEY_DEFAULT if partition_key is None else partition_key
-        try:
-            if app_id is None:
-                latest = self.connection.zrevrange(self._partition_key(pk), 0, 0)
-                if not latest:
-                    return None
-                app_id = _s(latest[0])
-            assert app_id is not None
-            seq = self._latest_seq(pk, app_id) if sequence_id is None else sequence_id
-            if seq is None:
-                return None
-            values = self.connection.hmget(self._step_key(pk, app_id, seq), _FIELDS)
-            if values[3] is None:
-                return None
-            target = _stored(values, seq)
-            chain = []
-            if target.snapshot_seq is not None:
-                chain = _chain_rows(
-                    self._chain_script(
-                        keys=[self._steps_key(pk, app_id)],
-                        args=[self._step_key(pk, app_id, ""), target.snapshot_seq, seq - 1],
-                    )
-                )
-            chain.append(target)
-        except (redis.ConnectionError, redis.TimeoutError) as e:
-            raise _unavailable(f"loading app '{app_id}'", e) from e
-        state = self._checkpoints.decode(pk, app_id, chain)
-        return persistence.PersistedStateData(
-            partition_key=pk,
-            app_id=app_id,
-            sequence_id=seq,
-            position=_s(values[1]),
-            state=state,
-            created_at=_s(values[4]),
-            status=_s(values[2]),
-        )
+        return run_sync(self._load(partition_key, app_id, sequence_id))
 
     def list_app_ids(self, partition_key: str | None = None, **kwargs: Any) -> list[str]:
-        pk = self.PARTITION_KEY_DEFAULT if partition_key is None else partition_key
-        return [_s(a) for a in self.connection.zrevrange(self._partition_key(pk), 0, -1)]
+        return run_sync(self._list_app_ids(partition_key))
 
     # -- history and retention -----------------------------------------------------------------
 
     def list_steps(self, partition_key: str | None, app_id: str) -> list[StepInfo]:
         """Every stored step of ``app_id``, oldest first."""
-        pk = self.PARTITION_KEY_DEFAULT if partition_key is None else partition_key
-        seqs = [int(_s(s)) for s in self.connection.zrange(self._steps_key(pk, app_id), 0, -1)]
-        pipe = self.connection.pipeline(transaction=False)
-        for s in seqs:
-            pipe.hmget(
-                self._step_key(pk, app_id, s), ("position", "status", "created_at", "snapshot_sequence_id")
-            )
-        return [
-            StepInfo(s, _s(v[0]), _s(v[1]), _s(v[2]), _int(v[3]) is None, _int(v[3]))
-            for s, v in zip(seqs, pipe.execute())
-        ]
+        return run_sync(self._list_steps(partition_key, app_id))
 
     def delete_app(self, partition_key: str | None, app_id: str) -> int:
         """Delete every step of ``app_id``; returns the number of steps removed."""
-        pk = self.PARTITION_KEY_DEFAULT if partition_key is None else partition_key
-        seqs = [int(_s(s)) for s in self.connection.zrange(self._steps_key(pk, app_id), 0, -1)]
-        pipe = self.connection.pipeline(transaction=True)
-        for s in seqs:
-            pipe.delete(self._step_key(pk, app_id, s))
-        pipe.delete(self._steps_key(pk, app_id))
-        pipe.zrem(self._partition_key(pk), app_id)
-        pipe.execute()
-        self._checkpoints.forget(pk, app_id)
-        return len(seqs)
+        return run_sync(self._delete_app(partition_key, app_id))
 
     def prune(self, partition_key: str | None, app_id: str, keep_last: int) -> int:
         """Keep the last ``keep_last`` steps; the oldest kept one becomes a snapshot. Returns steps removed."""
-        if keep_last < 1:
-            raise ValueError(
-                f"prune(keep_last={keep_last}) must keep at least one step; use delete_app to remove all."
-            )
-        pk = self.PARTITION_KEY_DEFAULT if partition_key is None else partition_key
-        plan = prune_plan(self.list_steps(pk, app_id), keep_last)
-        if plan is None:
-            return 0
-        doomed = [
-            int(_s(s))
-            for s in self.connection.zrangebyscore(self._steps_key(pk, app_id), "-inf", plan.cut - 1)
-        ]
-        pipe = self.connection.pipeline(transaction=True)
-        if plan.rewrite:
-            record = self.load(pk, app_id, plan.cut)
-            assert record is not None
-            payload = json.dumps(
-                record["state"].serialize(**self.serde_kwargs), ensure_ascii=False, separators=(",", ":")
-            )
-            pipe.hset(
-                self._step_key(pk, app_id, plan.cut), mapping={"state": payload, "snapshot_sequence_id": ""}
-            )
-            later = [
-                int(_s(s))
-                for s in self.connection.zrangebyscore(self._steps_key(pk, app_id), plan.cut + 1, "+inf")
-            ]
-            snaps = self.connection.pipeline(transaction=False)
-            for s in later:
-                snaps.hget(self._step_key(pk, app_id, s), "snapshot_sequence_id")
-            for s, snap in zip(later, snaps.execute()):
-                if _int(snap) == plan.snap:
-                    pipe.hset(self._step_key(pk, app_id, s), "snapshot_sequence_id", plan.cut)
-        for s in doomed:
-            pipe.delete(self._step_key(pk, app_id, s))
-        pipe.zremrangebyscore(self._steps_key(pk, app_id), "-inf", plan.cut - 1)
-        pipe.execute()
-        self._checkpoints.forget(pk, app_id)
-        return len(doomed)
+        return run_sync(self._prune(partition_key, app_id, keep_last))
 
     def cleanup(self) -> None:
         """Close the client's connections."""
@@ -381,21 +411,10 @@ class RedisBasePersister(_RedisKeys, persistence.BaseStatePersister):
 
     def __getstate__(self) -> dict[str, Any]:
         kwargs = self.connection.connection_pool.connection_kwargs
-        return {
-            "connection_kwargs": dict(kwargs),
-            "namespace": self.namespace,
-            "checkpoints": (
-                self.serde_kwargs,
-                self._checkpoints.snapshot_every,
-                self._checkpoints.snapshot_ratio,
-            ),
-        }
+        return {"connection_kwargs": dict(kwargs), "settings": self._settings()}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        serde_kwargs, every, ratio = state["checkpoints"]
-        RedisBasePersister.__init__(
-            self, redis.Redis(**state["connection_kwargs"]), serde_kwargs, state["namespace"], every, ratio
-        )
+        RedisBasePersister.__init__(self, redis.Redis(**state["connection_kwargs"]), *state["settings"])
 
 
 class RedisPersister(RedisBasePersister):
