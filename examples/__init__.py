@@ -2,7 +2,8 @@
 
 Example directories have dashes in their names, so Python cannot import them by name. ``load(name)``
 imports ``<name>/application.py`` as ``burr.examples.<name_with_underscores>.application`` inside a
-package made for that directory, so the example's own relative imports (``from .llm import ...``)
+package made for that directory, so the example's own relative imports (``from .embeddings import ...``,
+``from ..llm import ...`` for the chat model the LLM examples share)
 work. Run an example as a script with ``python examples/<name>/application.py``.
 """
 

@@ -58,8 +58,11 @@ def _flush() -> None:
     LocalTrackingClient.flush()
 
 
-def _offline_llm(example: str, *rule: Callable[..., str]) -> Any:
-    return load_example(example, "llm").OfflineChatModel(*rule)
+def _offline_llm(*rule: Callable[..., str]) -> Any:
+    # the LLM examples share examples/llm.py (imported by them as burr.examples.llm)
+    import importlib
+
+    return importlib.import_module("burr.examples.llm").OfflineChatModel(*rule)
 
 
 # -- one driver per example ---------------------------------------------------------------------
@@ -108,7 +111,7 @@ def _chatbot(storage_dir: str) -> None:
             partition_key=user,
             persister=InMemoryPersister(),
             tracker=_tracker("chatbot", storage_dir),
-            llm=_offline_llm("chatbot"),
+            llm=_offline_llm(),
         )
         for prompt in prompts:
             chatbot.chat(app, prompt)
@@ -119,7 +122,7 @@ def _streaming(storage_dir: str) -> None:
     app = streaming.build_application(
         app_id="stream-hello",
         tracker=_tracker("streaming-fastapi", storage_dir),
-        llm=_offline_llm("streaming-fastapi"),
+        llm=_offline_llm(),
     )
     for prompt in ("hello there", "what does streaming look like?", "how many messages have I sent?"):
         _action, container = app.stream_result(halt_after=["respond"], inputs={"prompt": prompt})
@@ -134,7 +137,7 @@ def _rag(storage_dir: str) -> None:
     app = rag.build_application(
         app_id="rag-questions",
         tracker=_tracker("rag-chatbot", storage_dir),
-        llm=_offline_llm("rag-chatbot", rag._offline_answer),
+        llm=_offline_llm(rag._offline_answer),
         embedder=embeddings.HashingEmbedder(),  # deterministic everywhere, no model files needed
     )
     for question in (
@@ -159,7 +162,7 @@ def _email(storage_dir: str) -> None:
             app_id=app_id,
             persister=InMemoryPersister(),
             tracker=_tracker("email-assistant", storage_dir),
-            llm=_offline_llm("email-assistant", email._offline),
+            llm=_offline_llm(email._offline),
         )
         inputs: dict[str, Any] = {
             "email_to_respond": email.EXAMPLE_EMAIL,

@@ -8,6 +8,8 @@ Run it again with the same ``--app-id`` and the conversation continues where it 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 import uuid
 from typing import Any
 
@@ -15,8 +17,9 @@ from burr.core import Application, ApplicationBuilder, State, action, default, w
 from burr.core.persistence import SQLitePersister
 
 try:
-    from .llm import ChatModel, default_model
+    from ..llm import ChatModel, default_model
 except ImportError:  # run as a script: the example directory is on sys.path
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # shared llm.py
     from llm import ChatModel, default_model  # type: ignore[no-redef]
 
 PROJECT = "demo_chatbot"

@@ -12,7 +12,9 @@ real model); ``python application.py --interactive`` asks you instead.
 from __future__ import annotations
 
 import argparse
+import os
 import re
+import sys
 import uuid
 from typing import Any
 
@@ -20,8 +22,9 @@ from burr.core import Application, ApplicationBuilder, State, action, default, e
 from burr.core.persistence import SQLitePersister
 
 try:
-    from .llm import ChatModel, Message, default_model
+    from ..llm import ChatModel, Message, default_model
 except ImportError:  # run as a script: the example directory is on sys.path
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # shared llm.py
     from llm import ChatModel, Message, default_model  # type: ignore[no-redef]
 
 PROJECT = "demo_email_assistant"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import uuid
 from typing import Any
 
@@ -20,9 +21,10 @@ from burr.core import Application, ApplicationBuilder, State, action
 from burr.visibility import TracerFactory
 
 try:
+    from ..llm import ChatModel, Message, OfflineChatModel, default_model
     from .embeddings import Embedder, load_embedder
-    from .llm import ChatModel, Message, OfflineChatModel, default_model
 except ImportError:  # run as a script: the example directory is on sys.path
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # shared llm.py
     from embeddings import Embedder, load_embedder  # type: ignore[no-redef]
     from llm import ChatModel, Message, OfflineChatModel, default_model  # type: ignore[no-redef]
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import sys
 import threading
 import time
 import uuid
@@ -19,8 +21,9 @@ from burr.core import Application, ApplicationBuilder, State, action
 from burr.core.action import streaming_action
 
 try:
-    from .llm import ChatModel, default_model
+    from ..llm import ChatModel, default_model
 except ImportError:  # run as a script: the example directory is on sys.path
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # shared llm.py
     from llm import ChatModel, default_model  # type: ignore[no-redef]
 
 PROJECT = "demo_streaming_chatbot"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
@@ -9,9 +12,10 @@ from burr.core.persistence import SQLitePersister
 from burr.integrations.fastapi import add_application_routes
 
 try:
+    from ..llm import ChatModel
     from .application import definition
-    from .llm import ChatModel
 except ImportError:  # run as a script: the example directory is on sys.path
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # shared llm.py
     from application import definition  # type: ignore[no-redef]
     from llm import ChatModel  # type: ignore[no-redef]
 
