@@ -17,6 +17,7 @@ import time
 from collections.abc import AsyncGenerator, Generator
 from typing import TYPE_CHECKING, Any, Callable
 
+from burr.core.action import FunctionBasedAction
 from burr.core.policies import (
     ERROR_KEY,
     INTERRUPT_KEY,
@@ -65,6 +66,8 @@ class ActionMeta:
         "policies",
         "guarded",
         "tags",
+        "call_state",
+        "plain_result",
     )
 
     def __init__(self, action: Action) -> None:
@@ -91,6 +94,24 @@ class ActionMeta:
         self.policies: Any = resolve_policies(action, {}, {})
         self.guarded = self.policies is not None  # or error routes: steps run through burr.core._guarded
         self.tags = tuple(getattr(action, "tags", None) or ())
+        # The step loop's fast path: a callable taking just the state, for sync single-step actions
+        # run without inputs (None: go through run_sync).
+        self.call_state: Callable[[State[Any]], Any] | None = _state_callable(action, self)
+        # whether the ``{}`` result of an action that returns just a State passes the result-type check
+        self.plain_result = isinstance({}, self.result_type)
+
+
+def _state_callable(action: Action, meta: ActionMeta) -> Callable[[State[Any]], Any] | None:
+    if meta.is_async or meta.streaming or not meta.single_step:
+        return None
+    if (
+        type(action) is FunctionBasedAction
+        and not action._bound_params
+        and "run_and_update" not in vars(action)  # not patched on the instance
+    ):
+        # the user's function itself: what FunctionBasedAction.run_and_update(state) would call
+        return action._fn  # type: ignore[no-any-return]
+    return action.run_and_update  # type: ignore[no-any-return]
 
 
 def _user_callable(action: Action, single_step: bool, streaming: bool) -> Any:
@@ -129,6 +150,9 @@ def _result_type(action: Action) -> Any:
 def _evaluator(condition: Any) -> Evaluator | None:
     if getattr(condition, "_always_true", False):
         return None
+    pick = getattr(condition, "_engine_evaluator", None)
+    if pick is not None:
+        return pick()  # type: ignore[no-any-return]
     fast = getattr(condition, "_evaluate", None)
     if fast is not None:
         return fast  # type: ignore[no-any-return]
@@ -163,9 +187,12 @@ def set_policies(metas: dict[str, ActionMeta], policies: dict[str, Any]) -> None
 
 def decide(metas: dict[str, ActionMeta], entrypoint: ActionMeta, state: State[Any]) -> ActionMeta | None:
     """The next action: the entrypoint before any step, else the first transition whose condition holds."""
-    prior = state.get(PRIOR_STEP)
-    if prior is None:
-        return entrypoint
+    d = state._d
+    prior = d.get(PRIOR_STEP)
+    if type(prior) is not str:  # None before the first step (or an odd value: the general path)
+        prior = state.get(PRIOR_STEP)
+        if prior is None:
+            return entrypoint
     meta = metas.get(prior)
     if meta is None:
         raise ValueError(
@@ -173,9 +200,10 @@ def decide(metas: dict[str, ActionMeta], entrypoint: ActionMeta, state: State[An
             f"name (actions: {sorted(metas)}). Was the state loaded from a different application? Call "
             "reset_to_entrypoint() to start over."
         )
-    special = _special_next(metas, meta, state)
-    if special is not None:
-        return special[0]
+    if meta.error_routes or INTERRUPT_KEY in d:
+        special = _special_next(metas, meta, state)
+        if special is not None:
+            return special[0]
     for evaluate, _, target in meta.transitions:
         if evaluate is None or evaluate(state):
             return target

@@ -89,6 +89,86 @@ def compile_expr(expression: str) -> tuple[list[str], Callable[[Mapping[str, Any
     return keys, resolve
 
 
+def compile_expr_evaluator(
+    expression: str,
+) -> Callable[[Callable[[Mapping[str, Any]], Exception]], Evaluator]:
+    """The engine's evaluator for ``expr``: one plain function call per transition check.
+
+    Returns ``make(missing)``; ``make`` builds ``evaluate(state)``, which reads every key the
+    expression uses (in order, as ``compile_expr``'s resolver does), raises ``missing(state)`` when
+    one is absent, lets a builtin-named key present in the state shadow the builtin, then
+    evaluates the expression. Call only with an expression that ``compile_expr`` accepted.
+    """
+    tree = ast.parse(expression.strip(), mode="eval")
+    keys, shadowable = _free_names(tree)
+    names = ["_burr_state", "_burr_missing", "_burr_builtins"]
+    while any(n in keys or n in shadowable for n in names):  # generated names must not collide with a key
+        names = [n + "_" for n in names]
+    state_arg, missing_arg, builtins_name = names
+
+    def load(name: str) -> ast.expr:
+        return ast.Name(id=name, ctx=ast.Load())
+
+    def read(key: str) -> ast.expr:
+        return ast.Subscript(value=load(state_arg), slice=ast.Constant(key), ctx=ast.Load())
+
+    def assign(key: str, value: ast.expr) -> ast.stmt:
+        return ast.Assign(targets=[ast.Name(id=key, ctx=ast.Store())], value=value)
+
+    # def make(_burr_missing):
+    #     def evaluate(_burr_state):
+    #         try:
+    #             <key> = _burr_state["<key>"]            (each key, in order)
+    #         except _burr_builtins.KeyError:
+    #             raise _burr_missing(_burr_state) from None
+    #         if "<name>" in _burr_state:                 (each builtin-named key)
+    #             <name> = _burr_state["<name>"]
+    #         else:
+    #             <name> = _burr_builtins.<name>
+    #         return <expression>
+    #     return evaluate
+    body: list[ast.stmt] = []
+    if keys:
+        raise_missing = ast.Raise(
+            exc=ast.Call(func=load(missing_arg), args=[load(state_arg)], keywords=[]), cause=ast.Constant(None)
+        )
+        key_error = ast.Attribute(value=load(builtins_name), attr="KeyError", ctx=ast.Load())
+        body.append(
+            ast.Try(
+                body=[assign(k, read(k)) for k in keys],
+                handlers=[ast.ExceptHandler(type=key_error, name=None, body=[raise_missing])],
+                orelse=[],
+                finalbody=[],
+            )
+        )
+    for name in shadowable:
+        builtin = ast.Attribute(value=load(builtins_name), attr=name, ctx=ast.Load())
+        present = ast.Compare(left=ast.Constant(name), ops=[ast.In()], comparators=[load(state_arg)])
+        body.append(ast.If(test=present, body=[assign(name, read(name))], orelse=[assign(name, builtin)]))
+    body.append(ast.Return(value=tree.body))
+    evaluate = ast.FunctionDef(
+        name="evaluate", args=_positional([state_arg]), body=body, decorator_list=[], returns=None
+    )
+    make = ast.FunctionDef(
+        name="make",
+        args=_positional([missing_arg]),
+        body=[evaluate, ast.Return(value=load("evaluate"))],
+        decorator_list=[],
+        returns=None,
+    )
+    module = ast.Module(body=[make], type_ignores=[])
+    ast.fix_missing_locations(module)
+    namespace: dict[str, Any] = {"__builtins__": builtins, builtins_name: builtins}
+    exec(compile(module, f"<expr {expression!r}>", "exec"), namespace)
+    return namespace["make"]  # type: ignore[no-any-return]
+
+
+def _positional(names: list[str]) -> ast.arguments:
+    return ast.arguments(
+        posonlyargs=[], args=[ast.arg(arg=n) for n in names], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # safe_expr: allow-listed interpreter for untrusted expressions
 # --------------------------------------------------------------------------------------------

@@ -25,13 +25,20 @@ from burr.core._checkpoint import (
     conflict_message,
     rebuild_snapshot,
 )
-from burr.core._sql import SQLDialect, StepInfo, check_keep_last, locked, missing_columns, prune_plan
+from burr.core._sql import (
+    SQLITE_DIALECT,
+    SQLITE_TABLE_EXISTS_SQL,
+    StepInfo,
+    check_keep_last,
+    locked,
+    missing_columns,
+    prune_plan,
+)
 from burr.core.state import State
 
 logger = logging.getLogger(__name__)
 
-_DIALECT = SQLDialect(placeholder="?", state_type="TEXT", text_key_type="TEXT")
-TABLE_EXISTS_SQL = "SELECT name FROM sqlite_master WHERE type='table' AND name=?"
+_DIALECT = SQLITE_DIALECT
 
 
 class SQLiteStateConflictError(persistence.StateConflictError, sqlite3.IntegrityError):
@@ -163,7 +170,7 @@ class SQLitePersister(persistence.BaseStatePersister):
     def is_initialized(self) -> bool:
         if self._initialized:
             return True
-        row = self.connection.execute(TABLE_EXISTS_SQL, (self.table_name,)).fetchone()
+        row = self.connection.execute(SQLITE_TABLE_EXISTS_SQL, (self.table_name,)).fetchone()
         self._initialized = row is not None
         return self._initialized
 

@@ -237,3 +237,7 @@ class SQLDialect:
             ),
         )
         return st
+
+
+SQLITE_DIALECT = SQLDialect(placeholder="?", state_type="TEXT", text_key_type="TEXT")
+SQLITE_TABLE_EXISTS_SQL = "SELECT name FROM sqlite_master WHERE type='table' AND name=?"

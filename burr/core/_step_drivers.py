@@ -14,13 +14,14 @@ from typing import TYPE_CHECKING, Any
 from burr.core import _engine as engine
 from burr.core import _guarded
 from burr.core.application import _application_context
+from burr.core._engine import PRIOR_STEP, SEQUENCE_ID
 from burr.core.policies import INTERRUPT_KEY, Interrupt
+from burr.core.state import State, _commit
 from burr.visibility.tracing import tracer_factory_context_var
 
 if TYPE_CHECKING:
     from burr.core._engine import ActionMeta
     from burr.core.application import Application
-    from burr.core.state import State
 
 StepOut = tuple["ActionMeta", Any, "State[Any]"]
 
@@ -44,16 +45,24 @@ def _decide(app: Application[Any], prev: State[Any]) -> ActionMeta | None:
 
 
 def step_sync(app: Application[Any], inputs: dict[str, Any] | None) -> StepOut | None:
+    # The hot path of step()/run()/iterate(): work that depends only on the action is precomputed
+    # in its ActionMeta, and the common case (no inputs, a plain single-step action) calls the
+    # user's function directly.
     prev = app._state
-    meta = _decide(app, prev)
-    seq = engine.next_sequence_id(prev)
-    mid = engine.with_sequence_id(prev, seq)
+    meta = app._next_val if app._next_for is prev else _decide(app, prev)
+    d = prev._d
+    seq = d.get(SEQUENCE_ID)
+    seq = seq + 1 if type(seq) is int else engine.next_sequence_id(prev)
+    mid_d = d.copy()
+    mid_d[SEQUENCE_ID] = seq
+    mid = prev._derive(mid_d, ())  # = engine.with_sequence_id(prev, seq)
+    del mid_d
     app._state = mid  # the id is consumed even if the step fails
     if meta is None:
         return None
     hooks = app._hooks
-    processed = app._inputs(meta, inputs, seq)
-    if INTERRUPT_KEY in prev._d:
+    processed = app._inputs(meta, inputs, seq) if inputs or meta.inject or meta.required else {}
+    if INTERRUPT_KEY in d:
         # the answer goes to the paused action only, not to later steps of this call
         app._consumed_answer = engine.check_resume(meta, prev, processed)
     ctx = _application_context.set((app, meta.name, seq))
@@ -80,11 +89,24 @@ def step_sync(app: Application[Any], inputs: dict[str, Any] | None) -> StepOut |
             exc: Exception | None = None
             new_state: State[Any] | None = None
             try:
-                result, returned = engine.run_sync(meta, mid, processed)
+                call = meta.call_state
+                if call is not None and not processed:
+                    returned: Any = call(mid)
+                    if type(returned) is State and meta.plain_result:
+                        result = {}
+                        for key in meta.writes:
+                            if key not in returned._d:
+                                engine.check_writes(meta, returned)  # raises, naming the missing keys
+                    else:
+                        result, returned = engine.check_single(meta, returned)
+                else:
+                    result, returned = engine.run_sync(meta, mid, processed)
                 mid = None  # type: ignore[assignment]  # only prev may hold lists at commit (O(1) appends)
                 app._state = prev
-                new_state = engine.commit_step(prev, returned, meta.name, seq)
+                new_state = _commit(prev, returned, {PRIOR_STEP: meta.name, SEQUENCE_ID: seq})
                 del returned
+                if INTERRUPT_KEY in new_state._d:  # a completed step ends a pause
+                    new_state = new_state.wipe(delete=[INTERRUPT_KEY])
                 app._state = new_state
             except Exception as e:
                 failure = _failure(e, meta)

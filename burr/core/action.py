@@ -16,7 +16,7 @@ import weakref
 from collections.abc import AsyncGenerator, Generator, Mapping
 from typing import Any, Callable, Protocol, TypeVar, Union, cast
 
-from burr.core._expr import compile_expr, compile_safe_expr, undeclared_state_reads
+from burr.core._expr import compile_expr, compile_expr_evaluator, compile_safe_expr, undeclared_state_reads
 from burr.core.state import State
 from burr.core.typing import ActionSchema
 
@@ -485,6 +485,7 @@ class Condition(Function):
     default: Condition  # the always-true singleton, set below
     _always_true = False  # lets the engine skip evaluating `default`
     _fetches_keys = False  # resolver reads all keys up front (expr): KeyError means a missing key
+    _fast_evaluate: Callable[[Mapping[str, Any]], Any] | None = None  # _evaluate in one call (expr)
 
     def __init__(
         self,
@@ -545,6 +546,13 @@ class Condition(Function):
                 raise self._missing_keys_error(state)
         return bool(self._resolver(cast(State[Any], state)))
 
+    def _engine_evaluator(self) -> Callable[[Mapping[str, Any]], Any]:
+        """What the engine calls to check this condition (truthiness counts): ``_evaluate`` or its
+        one-call equivalent, unless a subclass customised evaluation."""
+        if self._fast_evaluate is not None and type(self)._evaluate is Condition._evaluate:
+            return self._fast_evaluate
+        return self._evaluate
+
     def run(self, state: State[Any], **run_kwargs: Any) -> dict[str, Any]:
         for key in self._keys:
             if key not in state:
@@ -585,6 +593,7 @@ class Condition(Function):
         keys, resolver = compile_expr(expr)
         condition = Condition(keys, resolver, name=expr)
         condition._fetches_keys = True
+        condition._fast_evaluate = compile_expr_evaluator(expr)(condition._missing_keys_error)
         return condition
 
     @staticmethod

@@ -484,7 +484,10 @@ class Application(Generic[StateType]):
         """Run the next action. Returns ``(action, result, new_state)``, or None at the end of the graph."""
         self.validate_correct_async_use()
         self._consumed_answer = None
-        out = self._call(ExecuteMethod.step, self._step, inputs)
+        if self._hooks.exec:
+            out = self._call(ExecuteMethod.step, self._step, inputs)
+        else:
+            out = _step_drivers.step_sync(self, inputs)
         return None if out is None else (out[0].action, out[1], out[2])
 
     async def astep(
@@ -690,16 +693,23 @@ class Application(Generic[StateType]):
         self, hb: set[str], ha: set[str], inputs: dict[str, Any]
     ) -> tuple[Action | None, Any, State[Any]]:
         ran = None
-        step = self._step
+        step_sync = _step_drivers.step_sync
         guard = self._loop_guard("run", hb, ha)
-        while self._next_meta() is not None:
+        nxt = self._next_meta()
+        while nxt is not None:
             if guard is not None:
                 guard()
-            ran = step(inputs)
+            ran = step_sync(self, inputs)
             assert ran is not None
-            halted = self._halt(ran, hb, ha)
-            if halted is not None:
-                return halted
+            # _halt, inlined: this loop is the per-step overhead of run()
+            state = self._state
+            if INTERRUPT_KEY in state._d:
+                return ran[0].action, None, state
+            nxt = self._next_val if self._next_for is state else self._next_meta()
+            if nxt is not None and nxt.name in hb:
+                return nxt.action, None, state
+            if ran[0].name in ha:
+                return ran[0].action, ran[1], state
         return self._ended(ran)
 
     async def arun(

@@ -601,22 +601,6 @@ def deserialize_field(key: str, value: Any, **kwargs: Any) -> Any:
 # --------------------------------------------------------------------------------------------
 
 
-def _ops_since(prev: State[Any], returned: State[Any]) -> list[Op] | None:
-    """The ops ``returned`` recorded after it was derived from ``prev``, oldest first."""
-    if returned._base != prev._base:
-        return None
-    target = prev._ops
-    node = returned._ops
-    ops: list[Op] = []
-    while node is not target:
-        if node is None:
-            return None
-        ops.append(node[0])
-        node = node[1]
-    ops.reverse()
-    return ops
-
-
 def _diff_ops(prev: dict[str, Any], new: dict[str, Any]) -> list[Op]:
     ops: list[Op] = [("set", k, v) for k, v in new.items() if k not in prev or prev[k] is not v]
     ops.extend(("delete", k, None) for k in prev if k not in new)
@@ -635,8 +619,52 @@ def _commit(prev: State[Any], returned: State[Any], internal: dict[str, Any]) ->
     (``__PRIOR_STEP``, ``__SEQUENCE_ID``) is set. The new State's op log holds just this step's
     changes, based at ``prev``.
     """
-    ops = _ops_since(prev, returned)
-    grown: list[str] = []  # keys whose new value may be a pending list view
+    # The common case, once per step: ``returned`` was derived from ``prev`` (or from a State
+    # sharing its log, like the one the action ran on) by ops on user keys. Its dict then already
+    # holds prev's internal keys, and the new log is those ops re-based at ``prev``.
+    node: _OpNode | None = None
+    grown: list[str] | None = None  # keys whose new value may be a pending list view
+    if returned._base == prev._base:
+        target = prev._ops
+        walk = returned._ops
+        newest_first: list[Op] = []
+        while walk is not target:
+            if walk is None:
+                break
+            newest_first.append(walk[0])
+            walk = walk[1]
+        else:
+            for op in reversed(newest_first):
+                kind, key = op[0], op[1]
+                if key[:2] == "__":
+                    return _commit_general(prev, returned, internal, newest_first[::-1])
+                if kind == "append" or kind == "extend":
+                    if grown is None:
+                        grown = []
+                    grown.append(key)
+                node = (op, node)
+            d = returned._d.copy()
+            d.update(internal)
+            for k, v in internal.items():
+                node = (("set", k, v), node)
+            new = State.__new__(State)
+            new._d = d
+            new._owned = True
+            new._typing_system = prev._typing_system
+            new._ops = node
+            new._base = prev._vid
+            new._vid = next(_vids)
+            if grown is not None:
+                _seal(prev, new, grown)
+            return new
+    return _commit_general(prev, returned, internal, None)
+
+
+def _commit_general(
+    prev: State[Any], returned: State[Any], internal: dict[str, Any], ops: list[Op] | None
+) -> State[Any]:
+    """``_commit`` when the action touched internal keys (``ops`` given) or returned an unrelated State."""
+    grown: list[str] = []
     if ops is None:
         cleaned = {k: v for k, v in returned.get_all().items() if not _is_internal(k)}
         d = {k: v for k, v in prev._d.items() if _is_internal(k)}
@@ -644,20 +672,12 @@ def _commit(prev: State[Any], returned: State[Any], internal: dict[str, Any]) ->
         prev_user = {k: v for k, v in prev._d.items() if not _is_internal(k)}
         ops = _diff_ops(prev_user, cleaned)
     else:
-        d = dict(returned._d)
-        touches_internal = False
-        for kind, key, _ in ops:
-            if key[:2] == "__":
-                touches_internal = True
-            elif kind == "append" or kind == "extend":
-                grown.append(key)
-        if touches_internal:
-            ops = [op for op in ops if not _is_internal(op[1])]
-            for k in [k for k in d if _is_internal(k)]:
-                del d[k]
-            for k, v in prev._d.items():
-                if _is_internal(k):
-                    d[k] = v
+        ops = [op for op in ops if not _is_internal(op[1])]
+        grown = [key for kind, key, _ in ops if kind == "append" or kind == "extend"]
+        d = {k: v for k, v in returned._d.items() if not _is_internal(k)}
+        for k, v in prev._d.items():
+            if _is_internal(k):
+                d[k] = v
     d.update(internal)
     node: _OpNode | None = None
     for op in ops:

@@ -10,7 +10,7 @@ from burr.core import persistence
 from burr.core._sql import StepInfo
 from burr.core.state import State
 from burr.integrations.persisters._plan import run_async
-from burr.integrations.persisters.b_redis import _RedisPlans
+from burr.integrations.persisters._redis_core import _RedisPlans
 
 
 class AsyncRedisBasePersister(_RedisPlans, persistence.AsyncBaseStatePersister):

@@ -137,7 +137,7 @@ class _SQLPlans:
     # -- schema ---------------------------------------------------------------------------------
 
     def _statements(self, statements: list[str], quiet: bool = False) -> Plan[None]:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings() if quiet else contextlib.nullcontext():
             if quiet:
                 warnings.simplefilter("ignore")  # MySQL warns "already exists" on IF NOT EXISTS
             for sql in statements:

@@ -14,7 +14,7 @@ except ImportError as e:  # pragma: no cover
     require_plugin(e, "aiosqlite")
 
 from burr.core._checkpoint import DEFAULT_SNAPSHOT_EVERY, DEFAULT_SNAPSHOT_RATIO
-from burr.core._persist_sqlite import _DIALECT, TABLE_EXISTS_SQL
+from burr.core._sql import SQLITE_DIALECT, SQLITE_TABLE_EXISTS_SQL
 from burr.integrations.persisters._plan import Plan, call
 from burr.integrations.persisters._sql_core import AsyncSQLPersister
 
@@ -29,7 +29,7 @@ class AsyncSQLitePersister(AsyncSQLPersister):
     :param serde_kwargs: passed to every (de)serializer.
     """
 
-    _dialect = _DIALECT
+    _dialect = SQLITE_DIALECT
     _backend_name = "SQLite"
 
     def __init__(
@@ -91,7 +91,7 @@ class AsyncSQLitePersister(AsyncSQLPersister):
             await conn.execute("BEGIN IMMEDIATE")
 
     def _table_exists(self) -> Plan[bool]:
-        return bool((yield call(self._fetch, TABLE_EXISTS_SQL, (self.table_name,))))
+        return bool((yield call(self._fetch, SQLITE_TABLE_EXISTS_SQL, (self.table_name,))))
 
     def _columns_present(self) -> Plan[set[str]]:
         return {r[1] for r in (yield call(self._fetch, f"PRAGMA table_info({self.table_name})"))}
