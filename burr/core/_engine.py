@@ -28,7 +28,7 @@ from burr.core.policies import (
     is_exception_condition,
 )
 from burr.core.policies import resolve as resolve_policies
-from burr.core.state import State, _commit
+from burr.core.state import Op, State, _commit_ops
 from burr.visibility.tracing import tracer_factory_context_var
 
 if TYPE_CHECKING:
@@ -67,7 +67,9 @@ class ActionMeta:
         "guarded",
         "tags",
         "call_state",
+        "acall_state",
         "plain_result",
+        "prior_op",
     )
 
     def __init__(self, action: Action) -> None:
@@ -85,8 +87,8 @@ class ActionMeta:
         self.writes = tuple(action.writes)
         self.writes_set = frozenset(self.writes)
         self.result_type = _result_type(action)
-        # (evaluator or None for an always-true default, condition, target)
-        self.transitions: list[tuple[Evaluator | None, Any, ActionMeta]] = []
+        # (evaluator or None for an always-true default, condition, target, the condition's name)
+        self.transitions: list[tuple[Evaluator | None, Any, ActionMeta, Any]] = []
         # on_exception transitions, (condition, target), taken only right after this action failed
         self.error_routes: list[tuple[Any, ActionMeta]] = []
         # burr.core.policies.ActionPolicies: the action's own (@retry/@timeout); the builder may
@@ -96,14 +98,19 @@ class ActionMeta:
         self.tags = tuple(getattr(action, "tags", None) or ())
         # The step loop's fast path: a callable taking just the state, for sync single-step actions
         # run without inputs (None: go through run_sync).
-        self.call_state: Callable[[State[Any]], Any] | None = _state_callable(action, self)
+        self.call_state: Callable[[State[Any]], Any] | None = None
+        self.acall_state: Callable[[State[Any]], Any] | None = None  # the same for async actions
+        if self.single_step and not self.streaming:
+            if self.is_async:
+                self.acall_state = _state_callable(action)
+            else:
+                self.call_state = _state_callable(action)
         # whether the ``{}`` result of an action that returns just a State passes the result-type check
         self.plain_result = isinstance({}, self.result_type)
+        self.prior_op: tuple[str, str, Any] = ("set", PRIOR_STEP, self.name)  # what a commit records
 
 
-def _state_callable(action: Action, meta: ActionMeta) -> Callable[[State[Any]], Any] | None:
-    if meta.is_async or meta.streaming or not meta.single_step:
-        return None
+def _state_callable(action: Action) -> Callable[[State[Any]], Any]:
     if (
         type(action) is FunctionBasedAction
         and not action._bound_params
@@ -111,7 +118,7 @@ def _state_callable(action: Action, meta: ActionMeta) -> Callable[[State[Any]], 
     ):
         # the user's function itself: what FunctionBasedAction.run_and_update(state) would call
         return action._fn  # type: ignore[no-any-return]
-    return action.run_and_update  # type: ignore[no-any-return]
+    return action.run_and_update  # type: ignore[attr-defined,no-any-return]
 
 
 def _user_callable(action: Action, single_step: bool, streaming: bool) -> Any:
@@ -160,6 +167,9 @@ def _evaluator(condition: Any) -> Evaluator | None:
     return lambda state: bool(condition.run(state)[key])
 
 
+_NO_NAME: Any = object()
+
+
 def compile_graph(graph: Graph) -> dict[str, ActionMeta]:
     """Per-action metadata with each action's outgoing transitions, in declaration order."""
     metas = {a.name: ActionMeta(a) for a in graph.actions}
@@ -169,7 +179,10 @@ def compile_graph(graph: Graph) -> dict[str, ActionMeta]:
                 meta.error_routes.append((condition, metas[target.name]))
                 meta.guarded = True
             else:
-                meta.transitions.append((_evaluator(condition), condition, metas[target.name]))
+                name = getattr(condition, "name", _NO_NAME)
+                if name is _NO_NAME:
+                    name = str(condition)
+                meta.transitions.append((_evaluator(condition), condition, metas[target.name], name))
     return metas
 
 
@@ -204,7 +217,7 @@ def decide(metas: dict[str, ActionMeta], entrypoint: ActionMeta, state: State[An
         special = _special_next(metas, meta, state)
         if special is not None:
             return special[0]
-    for evaluate, _, target in meta.transitions:
+    for evaluate, _, target, _ in meta.transitions:
         if evaluate is None or evaluate(state):
             return target
     return None
@@ -240,21 +253,23 @@ def decide_recorded(
     metas: dict[str, ActionMeta], entrypoint: ActionMeta, state: State[Any]
 ) -> tuple[ActionMeta | None, list[dict[str, Any]]]:
     """``decide`` that also returns each condition it evaluated (for transition hooks)."""
-    prior = state.get(PRIOR_STEP)
-    if prior is None:
-        return entrypoint, []
+    d = state._d
+    prior = d.get(PRIOR_STEP)
+    if type(prior) is not str:  # as in decide
+        prior = state.get(PRIOR_STEP)
+        if prior is None:
+            return entrypoint, []
     evaluated: list[dict[str, Any]] = []
     meta = metas.get(prior)
     if meta is None:
         return decide(metas, entrypoint, state), evaluated
-    special = _special_next(metas, meta, state)
-    if special is not None:
-        return special
-    for evaluate, condition, target in meta.transitions:
+    if meta.error_routes or INTERRUPT_KEY in d:
+        special = _special_next(metas, meta, state)
+        if special is not None:
+            return special
+    for evaluate, _, target, name in meta.transitions:
         value = True if evaluate is None else bool(evaluate(state))
-        evaluated.append(
-            {"to": target.name, "condition": getattr(condition, "name", str(condition)), "value": value}
-        )
+        evaluated.append({"to": target.name, "condition": name, "value": value})
         if value:
             return target, evaluated
     return None, evaluated
@@ -416,14 +431,19 @@ def check_reduce(meta: ActionMeta, result: Any, state: State[Any]) -> tuple[Any,
     return result, returned
 
 
+def internal_ops(name: str, seq: int) -> tuple[Op, Op]:
+    """The internal keys a commit sets (in this order): the action run and the step's sequence id."""
+    return ("set", PRIOR_STEP, name), ("set", SEQUENCE_ID, seq)
+
+
 def commit(prev: State[Any], returned: State[Any], name: str, seq: int) -> State[Any]:
     """The application's next State (Apache Burr's merge rule, O(1) list appends; see ``state._commit``)."""
-    return _commit(prev, returned, {PRIOR_STEP: name, SEQUENCE_ID: seq})
+    return _commit_ops(prev, returned, internal_ops(name, seq))
 
 
 def commit_step(prev: State[Any], returned: State[Any], name: str, seq: int) -> State[Any]:
     """``commit``, and the end of a pause: a completed step clears the pending interrupt."""
-    new_state = _commit(prev, returned, {PRIOR_STEP: name, SEQUENCE_ID: seq})
+    new_state = _commit_ops(prev, returned, internal_ops(name, seq))
     if INTERRUPT_KEY in new_state._d:
         new_state = new_state.wipe(delete=[INTERRUPT_KEY])
     return new_state
@@ -431,7 +451,7 @@ def commit_step(prev: State[Any], returned: State[Any], name: str, seq: int) -> 
 
 def routed_state(prev: State[Any], record: dict[str, Any], name: str, seq: int) -> State[Any]:
     """The state after a failure an ``on_exception`` transition handles: the prior state plus the record."""
-    return _commit(prev, prev.update(**{ERROR_KEY: record}), {PRIOR_STEP: name, SEQUENCE_ID: seq})
+    return _commit_ops(prev, prev.update(**{ERROR_KEY: record}), internal_ops(name, seq))
 
 
 def check_interrupt(meta: ActionMeta, exc: Interrupt) -> Exception:
@@ -463,7 +483,7 @@ def paused_returned(prev: State[Any], exc: Interrupt, meta: ActionMeta, seq: int
 
 def paused_state(prev: State[Any], exc: Interrupt, meta: ActionMeta, seq: int) -> State[Any]:
     """The state after an action paused (``paused_returned`` committed)."""
-    return _commit(prev, paused_returned(prev, exc, meta, seq), {PRIOR_STEP: meta.name, SEQUENCE_ID: seq})
+    return _commit_ops(prev, paused_returned(prev, exc, meta, seq), internal_ops(meta.name, seq))
 
 
 def check_resume(meta: ActionMeta, state: State[Any], inputs: dict[str, Any]) -> str | None:

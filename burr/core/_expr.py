@@ -130,7 +130,8 @@ def compile_expr_evaluator(
     body: list[ast.stmt] = []
     if keys:
         raise_missing = ast.Raise(
-            exc=ast.Call(func=load(missing_arg), args=[load(state_arg)], keywords=[]), cause=ast.Constant(None)
+            exc=ast.Call(func=load(missing_arg), args=[load(state_arg)], keywords=[]),
+            cause=ast.Constant(None),
         )
         key_error = ast.Attribute(value=load(builtins_name), attr="KeyError", ctx=ast.Load())
         body.append(
@@ -165,7 +166,13 @@ def compile_expr_evaluator(
 
 def _positional(names: list[str]) -> ast.arguments:
     return ast.arguments(
-        posonlyargs=[], args=[ast.arg(arg=n) for n in names], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]
+        posonlyargs=[],
+        args=[ast.arg(arg=n) for n in names],
+        vararg=None,
+        kwonlyargs=[],
+        kw_defaults=[],
+        kwarg=None,
+        defaults=[],
     )
 
 

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 from burr.core import _engine as engine
 from burr.core import _guarded
+from burr.core._engine import SEQUENCE_ID
 from burr.core.application import _application_context
-from burr.core._engine import PRIOR_STEP, SEQUENCE_ID
 from burr.core.policies import INTERRUPT_KEY, Interrupt
-from burr.core.state import State, _commit
+from burr.core.state import State, _commit_ops, _unshared, _vids
 from burr.visibility.tracing import tracer_factory_context_var
 
 if TYPE_CHECKING:
@@ -35,13 +35,17 @@ def _failure(e: Exception, meta: ActionMeta) -> Exception | None:
 
 
 def _decide(app: Application[Any], prev: State[Any]) -> ActionMeta | None:
+    """``app._next_meta()`` for ``prev`` = ``app._state``, when it is not cached yet."""
     try:
-        return app._next_meta()
+        nxt = engine.decide(app._metas, app._entry_meta, prev)
     except Exception:
         # As in Apache Burr, a step takes its sequence id before choosing the action: a transition
         # condition that fails (e.g. a missing key) still consumes the id.
         app._state = engine.with_sequence_id(prev, engine.next_sequence_id(prev))
         raise
+    app._next_for = prev
+    app._next_val = nxt
+    return nxt
 
 
 def step_sync(app: Application[Any], inputs: dict[str, Any] | None) -> StepOut | None:
@@ -49,13 +53,29 @@ def step_sync(app: Application[Any], inputs: dict[str, Any] | None) -> StepOut |
     # in its ActionMeta, and the common case (no inputs, a plain single-step action) calls the
     # user's function directly.
     prev = app._state
-    meta = app._next_val if app._next_for is prev else _decide(app, prev)
+    if app._next_for is prev:
+        meta = app._next_val
+    else:  # = _decide(app, prev), inlined for step()
+        try:
+            meta = engine.decide(app._metas, app._entry_meta, prev)
+        except Exception:
+            app._state = engine.with_sequence_id(prev, engine.next_sequence_id(prev))
+            raise
+        app._next_for = prev
+        app._next_val = meta
     d = prev._d
     seq = d.get(SEQUENCE_ID)
     seq = seq + 1 if type(seq) is int else engine.next_sequence_id(prev)
+    # what the action sees: prev plus the id, sharing prev's op log (= engine.with_sequence_id, inlined)
     mid_d = d.copy()
     mid_d[SEQUENCE_ID] = seq
-    mid = prev._derive(mid_d, ())  # = engine.with_sequence_id(prev, seq)
+    mid = State.__new__(State)
+    mid._d = mid_d
+    mid._owned = True
+    mid._typing_system = prev._typing_system
+    mid._ops = prev._ops
+    mid._base = prev._base
+    mid._vid = next(_vids)
     del mid_d
     app._state = mid  # the id is consumed even if the step fails
     if meta is None:
@@ -103,7 +123,8 @@ def step_sync(app: Application[Any], inputs: dict[str, Any] | None) -> StepOut |
                     result, returned = engine.run_sync(meta, mid, processed)
                 mid = None  # type: ignore[assignment]  # only prev may hold lists at commit (O(1) appends)
                 app._state = prev
-                new_state = _commit(prev, returned, {PRIOR_STEP: meta.name, SEQUENCE_ID: seq})
+                reuse = _unshared(returned)  # on its own line: an argument list holds references
+                new_state = _commit_ops(prev, returned, (meta.prior_op, ("set", SEQUENCE_ID, seq)), reuse)
                 del returned
                 if INTERRUPT_KEY in new_state._d:  # a completed step ends a pause
                     new_state = new_state.wipe(delete=[INTERRUPT_KEY])
@@ -142,16 +163,22 @@ def step_sync(app: Application[Any], inputs: dict[str, Any] | None) -> StepOut |
 
 
 async def step_async(app: Application[Any], inputs: dict[str, Any] | None) -> StepOut | None:
+    # step_sync's fast path, with awaits (keep the two in step)
     prev = app._state
-    meta = _decide(app, prev)
-    seq = engine.next_sequence_id(prev)
-    mid = engine.with_sequence_id(prev, seq)
+    meta = app._next_val if app._next_for is prev else _decide(app, prev)
+    d = prev._d
+    seq = d.get(SEQUENCE_ID)
+    seq = seq + 1 if type(seq) is int else engine.next_sequence_id(prev)
+    mid_d = d.copy()
+    mid_d[SEQUENCE_ID] = seq
+    mid = prev._derive(mid_d, ())
+    del mid_d
     app._state = mid
     if meta is None:
         return None
     hooks = app._hooks
-    processed = app._inputs(meta, inputs, seq)
-    if INTERRUPT_KEY in prev._d:
+    processed = app._inputs(meta, inputs, seq) if inputs or meta.inject or meta.required else {}
+    if INTERRUPT_KEY in d:
         app._consumed_answer = engine.check_resume(meta, prev, processed)
     ctx = _application_context.set((app, meta.name, seq))
     try:
@@ -169,16 +196,28 @@ async def step_async(app: Application[Any], inputs: dict[str, Any] | None) -> St
             exc: Exception | None = None
             new_state: State[Any] | None = None
             try:
-                if not meta.is_async:  # fix #13: same path, same hook arguments as sync
-                    result, returned = engine.run_sync(meta, mid, processed)
-                elif meta.single_step and not processed:  # the common case, without an extra coroutine
-                    result, returned = engine.check_single(meta, await meta.action.run_and_update(mid))
+                # fix #13: a sync action runs in place, as under step()
+                call = meta.acall_state if meta.is_async else meta.call_state
+                if call is not None and not processed:
+                    returned: Any = call(mid)
+                    if meta.is_async:
+                        returned = await returned
+                    if type(returned) is State and meta.plain_result:
+                        result = {}
+                        for key in meta.writes:
+                            if key not in returned._d:
+                                engine.check_writes(meta, returned)  # raises, naming the missing keys
+                    else:
+                        result, returned = engine.check_single(meta, returned)
                 else:
                     result, returned = await engine.run_async(meta, mid, processed)
                 mid = None  # type: ignore[assignment]
                 app._state = prev
-                new_state = engine.commit_step(prev, returned, meta.name, seq)
+                reuse = _unshared(returned)  # on its own line: an argument list holds references
+                new_state = _commit_ops(prev, returned, (meta.prior_op, ("set", SEQUENCE_ID, seq)), reuse)
                 del returned
+                if INTERRUPT_KEY in new_state._d:
+                    new_state = new_state.wipe(delete=[INTERRUPT_KEY])
                 app._state = new_state
             except Exception as e:
                 failure = _failure(e, meta)

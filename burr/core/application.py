@@ -482,7 +482,8 @@ class Application(Generic[StateType]):
         self, inputs: dict[str, Any] | None = None
     ) -> tuple[Action, dict[str, Any], State[StateType]] | None:
         """Run the next action. Returns ``(action, result, new_state)``, or None at the end of the graph."""
-        self.validate_correct_async_use()
+        if self._is_async_app or self._hooks.any_async:
+            self.validate_correct_async_use()
         self._consumed_answer = None
         if self._hooks.exec:
             out = self._call(ExecuteMethod.step, self._step, inputs)
@@ -495,7 +496,10 @@ class Application(Generic[StateType]):
     ) -> tuple[Action, dict[str, Any], State[StateType]] | None:
         """``step`` for async applications and actions (sync actions run in place)."""
         self._consumed_answer = None
-        out = await self._acall(ExecuteMethod.astep, self._astep, inputs)
+        if self._hooks.exec:
+            out = await self._acall(ExecuteMethod.astep, self._astep, inputs)
+        else:
+            out = await _step_drivers.step_async(self, inputs)
         return None if out is None else (out[0].action, out[1], out[2])
 
     def _step(self, inputs: dict[str, Any] | None) -> tuple[ActionMeta, Any, State[Any]] | None:
@@ -600,19 +604,23 @@ class Application(Generic[StateType]):
                 self._fire("pre_run_execute_call", **self._exec_kwargs(ExecuteMethod.iterate))
             hb_set, ha_set = set(hb), set(ha)
             ran = None
+            step_sync = _step_drivers.step_sync
             guard = self._loop_guard("iterate", hb, ha)
             while self._next_meta() is not None:
                 if guard is not None:
                     guard()
-                ran = self._step(inputs)
+                ran = step_sync(self, inputs)
                 assert ran is not None
-                # Release the app while suspended: the mark lives in the caller's context, and calls
-                # made between two next()s must fire their own execute-call hooks.
-                token = self._exec_yield(token)
-                try:
+                if owner:
+                    # Release the app while suspended: the mark lives in the caller's context, and
+                    # calls made between two next()s must fire their own execute-call hooks.
+                    token = self._exec_yield(token)
+                    try:
+                        yield ran[0].action, ran[1], ran[2]
+                    finally:
+                        token = self._exec_resume(owner, ExecuteMethod.iterate)
+                else:
                     yield ran[0].action, ran[1], ran[2]
-                finally:
-                    token = self._exec_resume(owner, ExecuteMethod.iterate)
                 halted = self._halt(ran, hb_set, ha_set)
                 if halted is not None:
                     return halted
@@ -652,7 +660,7 @@ class Application(Generic[StateType]):
             while self._next_meta() is not None:
                 if guard is not None:
                     guard()
-                ran = await self._astep(inputs)
+                ran = await _step_drivers.step_async(self, inputs)
                 assert ran is not None
                 token = self._exec_yield(token)  # as in iterate
                 try:
@@ -705,7 +713,11 @@ class Application(Generic[StateType]):
             state = self._state
             if INTERRUPT_KEY in state._d:
                 return ran[0].action, None, state
-            nxt = self._next_val if self._next_for is state else self._next_meta()
+            if self._next_for is state:
+                nxt = self._next_val
+            else:  # = self._next_meta(), inlined
+                nxt = self._next_val = engine.decide(self._metas, self._entry_meta, state)
+                self._next_for = state
             if nxt is not None and nxt.name in hb:
                 return nxt.action, None, state
             if ran[0].name in ha:
@@ -727,16 +739,22 @@ class Application(Generic[StateType]):
         self, hb: set[str], ha: set[str], inputs: dict[str, Any]
     ) -> tuple[Action | None, Any, State[Any]]:
         ran = None
-        astep = self._astep
+        step_async = _step_drivers.step_async
         guard = self._loop_guard("arun", hb, ha)
-        while self._next_meta() is not None:
+        nxt = self._next_meta()
+        while nxt is not None:
             if guard is not None:
                 guard()
-            ran = await astep(inputs)
+            ran = await step_async(self, inputs)
             assert ran is not None
-            halted = self._halt(ran, hb, ha)
-            if halted is not None:
-                return halted
+            state = self._state  # _halt, inlined (as in _run)
+            if INTERRUPT_KEY in state._d:
+                return ran[0].action, None, state
+            nxt = self._next_val if self._next_for is state else self._next_meta()
+            if nxt is not None and nxt.name in hb:
+                return nxt.action, None, state
+            if ran[0].name in ha:
+                return ran[0].action, ran[1], state
         return self._ended(ran)
 
     # ------------------------------------------------------------------------------------------

@@ -12,6 +12,9 @@ Two things set this State apart from a dict copied on every change:
 * **Deltas.** Every State remembers the operations applied since the State it was derived from
   was committed (``_ops``), so persisters and trackers store what a step changed rather than
   the whole state. See ``burr.core._delta``.
+* **No copy at commit.** The State an action returns usually dies right after the commit, which
+  would copy it into the application's next State. When the reference counts prove no one else
+  holds it (``_unshared``), the commit turns it into that next State instead (``_commit_ops``).
 """
 
 from __future__ import annotations
@@ -435,8 +438,12 @@ class State(Mapping[str, Any], Generic[StateType]):
 
     def update(self, **updates: Any) -> State[StateType]:
         """Set (insert or replace) values."""
-        d = self._d.copy()
-        d.update(updates)
+        d = self._d
+        if type(d) is dict:
+            d = {**d, **updates}  # = copy() + update(), in one step
+        else:  # a caller's dict subclass: keep what its copy() makes
+            d = d.copy()
+            d.update(updates)
         # _derive inlined: update is the hottest State operation
         node = self._ops
         for k, v in updates.items():
@@ -619,49 +626,70 @@ def _commit(prev: State[Any], returned: State[Any], internal: dict[str, Any]) ->
     (``__PRIOR_STEP``, ``__SEQUENCE_ID``) is set. The new State's op log holds just this step's
     changes, based at ``prev``.
     """
+    return _commit_ops(prev, returned, tuple(("set", k, v) for k, v in internal.items()))
+
+
+def _commit_ops(
+    prev: State[Any], returned: State[Any], internal: tuple[Op, ...], reuse: bool = False
+) -> State[Any]:
+    """``_commit`` with the internal keys given as "set" ops (the engine reuses them, see ActionMeta).
+
+    ``reuse=True`` (the caller checked ``_unshared(returned)``) lets the commit turn ``returned``
+    itself into the new State instead of copying it: no one else can see it.
+    """
     # The common case, once per step: ``returned`` was derived from ``prev`` (or from a State
     # sharing its log, like the one the action ran on) by ops on user keys. Its dict then already
     # holds prev's internal keys, and the new log is those ops re-based at ``prev``.
+    if returned._base != prev._base:
+        return _commit_general(prev, returned, internal, None)
+    target = prev._ops
+    walk = returned._ops
+    ops: list[Op] | tuple[Op, ...]
+    if walk is target:
+        ops = ()
+    elif walk is not None and walk[1] is target:
+        ops = (walk[0],)  # a single change, e.g. one state.update(key=...): the usual step
+    else:
+        ops = []
+        while walk is not target:
+            if walk is None:  # returned's log does not lead back to prev's
+                return _commit_general(prev, returned, internal, None)
+            ops.append(walk[0])
+            walk = walk[1]
+        ops.reverse()
     node: _OpNode | None = None
     grown: list[str] | None = None  # keys whose new value may be a pending list view
-    if returned._base == prev._base:
-        target = prev._ops
-        walk = returned._ops
-        newest_first: list[Op] = []
-        while walk is not target:
-            if walk is None:
-                break
-            newest_first.append(walk[0])
-            walk = walk[1]
-        else:
-            for op in reversed(newest_first):
-                kind, key = op[0], op[1]
-                if key[:2] == "__":
-                    return _commit_general(prev, returned, internal, newest_first[::-1])
-                if kind == "append" or kind == "extend":
-                    if grown is None:
-                        grown = []
-                    grown.append(key)
-                node = (op, node)
-            d = returned._d.copy()
-            d.update(internal)
-            for k, v in internal.items():
-                node = (("set", k, v), node)
-            new = State.__new__(State)
-            new._d = d
-            new._owned = True
-            new._typing_system = prev._typing_system
-            new._ops = node
-            new._base = prev._vid
-            new._vid = next(_vids)
-            if grown is not None:
-                _seal(prev, new, grown)
-            return new
-    return _commit_general(prev, returned, internal, None)
+    for op in ops:
+        kind, key = op[0], op[1]
+        if key[:2] == "__":
+            return _commit_general(prev, returned, internal, list(ops))
+        if kind == "append" or kind == "extend":
+            if grown is None:
+                grown = []
+            grown.append(key)
+        node = (op, node)
+    if reuse:
+        new = returned
+        d = returned._d
+    else:
+        new = State.__new__(State)
+        d = returned._d.copy()
+        new._d = d
+        new._owned = True
+    for op in internal:
+        d[op[1]] = op[2]
+        node = (op, node)
+    new._typing_system = prev._typing_system
+    new._ops = node
+    new._base = prev._vid
+    new._vid = next(_vids)
+    if grown is not None:
+        _seal(prev, new, grown)
+    return new
 
 
 def _commit_general(
-    prev: State[Any], returned: State[Any], internal: dict[str, Any], ops: list[Op] | None
+    prev: State[Any], returned: State[Any], internal: tuple[Op, ...], ops: list[Op] | None
 ) -> State[Any]:
     """``_commit`` when the action touched internal keys (``ops`` given) or returned an unrelated State."""
     grown: list[str] = []
@@ -678,12 +706,12 @@ def _commit_general(
         for k, v in prev._d.items():
             if _is_internal(k):
                 d[k] = v
-    d.update(internal)
     node: _OpNode | None = None
     for op in ops:
         node = (op, node)
-    for k, v in internal.items():
-        node = (("set", k, v), node)
+    for op in internal:
+        d[op[1]] = op[2]
+        node = (op, node)
     new = State.__new__(State)
     new._d = d
     new._owned = True
@@ -694,6 +722,41 @@ def _commit_general(
     if grown:
         _seal(prev, new, grown)
     return new
+
+
+def _calibrate_unshared() -> tuple[int, int] | None:
+    """What ``_unshared`` counts for a State held by one local variable, its dict held by it alone."""
+    if _UNIQUE_REFCOUNT is None:  # no reliable reference counts (see _calibrate_refcount)
+        return None
+    if sys.version_info >= (3, 14):
+        # 3.14 may borrow stack references to locals, depending on the code around the call:
+        # counts seen at the call site might not match this calibration. Never reuse there.
+        return None
+    state = State.__new__(State)
+    state._d = {}
+    return _probe(state)
+
+
+def _probe(state: State[Any]) -> tuple[int, int]:
+    """``_unshared``'s counts, from a frame of the same shape (keep the two in step)."""
+    return sys.getrefcount(state), sys.getrefcount(state._d)
+
+
+def _unshared(state: State[Any]) -> bool:
+    """True when the caller's one local variable is the only reference to ``state`` (a plain
+    State, without instance attributes) and ``state`` the only holder of its dict: then no one
+    else can observe it, and a commit may reuse it rather than copy it (see ``_commit_ops``).
+
+    Call it exactly as ``_unshared(local_variable)``: the expected counts are calibrated for that.
+    """
+    return (
+        type(state) is State
+        and _UNSHARED is not None
+        and sys.getrefcount(state) == _UNSHARED[0]
+        and sys.getrefcount(state._d) == _UNSHARED[1]
+        and state._owned
+        and not state.__dict__
+    )
 
 
 def _seal(prev: State[Any], new: State[Any], keys: list[str]) -> None:
@@ -726,3 +789,6 @@ def _snapshot_base(state: State[Any]) -> State[Any]:
     state._ops = None
     state._base = state._vid
     return state
+
+
+_UNSHARED = _calibrate_unshared()

@@ -20,7 +20,7 @@ import importlib
 import json
 import logging
 import threading
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from burr.integrations.base import require_plugin
 
@@ -135,11 +135,20 @@ class OpenTelemetryBridge(
         self._span_contexts: dict[tuple[str, int], dict[str, Any]] = {}
 
     def _start(
-        self, key: tuple[Any, ...], name: str, attributes: dict[str, Any], links: Sequence[Any] = ()
-    ) -> None:
+        self,
+        key: tuple[Any, ...],
+        name: str,
+        app_id: str,
+        partition_key: str | None,
+        attributes: dict[str, Any],
+        links: Sequence[Any] = (),
+    ) -> Any:
+        """Open a span carrying the app's ``burr.*`` ids plus ``attributes`` and make it current."""
+        attributes = {**_ids(app_id, partition_key, self._project()), **attributes}
         span = self.tracer.start_span(name, attributes=attributes, links=list(links) or None)
         token = otel_context.attach(trace.set_span_in_context(span))
         self._stack.set(self._stack.get() + (_Open(key, span, token),))
+        return span
 
     def _end(self, key: tuple[Any, ...], exception: BaseException | None = None) -> None:
         stack = self._stack.get()
@@ -171,9 +180,7 @@ class OpenTelemetryBridge(
         self, *, app_id: str, partition_key: str | None, state: Any, method: Any, **future_kwargs: Any
     ) -> None:
         name = getattr(method, "value", str(method))
-        attrs = _ids(app_id, partition_key, self._project())
-        attrs["burr.method"] = name
-        self._start(("call", app_id), name, attrs)
+        self._start(("call", app_id), name, app_id, partition_key, {"burr.method": name})
 
     def post_run_execute_call(
         self,
@@ -198,10 +205,9 @@ class OpenTelemetryBridge(
         inputs: Any = None,
         **future_kwargs: Any,
     ) -> None:
-        attrs = _ids(app_id, partition_key, self._project())
-        attrs.update({"burr.sequence_id": sequence_id, "burr.action": action.name})
         self._span_contexts[(app_id, sequence_id)] = {}
-        self._start(("step", app_id, sequence_id), action.name, attrs)
+        attrs = {"burr.sequence_id": sequence_id, "burr.action": action.name}
+        self._start(("step", app_id, sequence_id), action.name, app_id, partition_key, attrs)
 
     def post_run_step(
         self,
@@ -231,16 +237,13 @@ class OpenTelemetryBridge(
     ) -> None:
         known = self._span_contexts.setdefault((app_id, action_sequence_id), {})
         links = [Link(known[d]) for d in span_dependencies or () if d in known]
-        attrs = _ids(app_id, partition_key, self._project())
-        attrs.update(
-            {
-                "burr.sequence_id": action_sequence_id,
-                "burr.action": getattr(action, "name", action),
-                "burr.span_id": span.uid,
-            }
-        )
-        self._start(("span", app_id, span.uid), span.name, attrs, links)
-        ctx = self._stack.get()[-1].span.get_span_context()
+        attrs = {
+            "burr.sequence_id": action_sequence_id,
+            "burr.action": getattr(action, "name", action),
+            "burr.span_id": span.uid,
+        }
+        opened = self._start(("span", app_id, span.uid), span.name, app_id, partition_key, attrs, links)
+        ctx = opened.get_span_context()
         known[span.uid] = ctx
         known.setdefault(span.name, ctx)
 
@@ -294,6 +297,15 @@ class _Mirror:
     recorded: bool  # already written by Burr's own hooks (the step, __tracer spans)
     root_count: int = 0
 
+    def hook_kwargs(self) -> dict[str, Any]:
+        """The arguments naming this step that every span hook of the tracker takes."""
+        return {
+            "action": self.action,
+            "action_sequence_id": self.sequence_id,
+            "app_id": self.app_id,
+            "partition_key": self.partition_key,
+        }
+
 
 _MIRRORS: dict[int, _Mirror] = {}
 _OWN = threading.local()  # set while OpenTelemetryTracker starts its own spans (already recorded)
@@ -316,24 +328,9 @@ class BurrTrackingSpanProcessor(SpanProcessor):
             )
         else:
             action_span = owner.action_span.spawn(span.name)
-        mirror = _Mirror(
-            action_span,
-            owner.tracker,
-            owner.app_id,
-            owner.partition_key,
-            owner.action,
-            owner.sequence_id,
-            recorded=False,
-        )
+        mirror = dataclasses.replace(owner, action_span=action_span, recorded=False, root_count=0)
         _MIRRORS[span.context.span_id] = mirror
-        owner.tracker.pre_start_span(
-            action=owner.action,
-            action_sequence_id=owner.sequence_id,
-            span=action_span,
-            span_dependencies=[],
-            app_id=owner.app_id,
-            partition_key=owner.partition_key,
-        )
+        owner.tracker.pre_start_span(span=action_span, span_dependencies=[], **mirror.hook_kwargs())
 
     def on_end(self, span: ReadableSpan) -> None:
         ctx = span.context
@@ -341,24 +338,12 @@ class BurrTrackingSpanProcessor(SpanProcessor):
         if mirror is None or mirror.recorded:
             return
         _MIRRORS.pop(ctx.span_id, None)
-        kw = dict(app_id=mirror.app_id, partition_key=mirror.partition_key)
         if span.attributes:
             attributes = {k: list(v) if isinstance(v, tuple) else v for k, v in span.attributes.items()}
             mirror.tracker.do_log_attributes(
-                attributes=attributes,
-                action=mirror.action,
-                action_sequence_id=mirror.sequence_id,
-                span=mirror.action_span,
-                tags={},
-                **kw,
+                attributes=attributes, span=mirror.action_span, tags={}, **mirror.hook_kwargs()
             )
-        mirror.tracker.post_end_span(
-            action=mirror.action,
-            action_sequence_id=mirror.sequence_id,
-            span=mirror.action_span,
-            span_dependencies=[],
-            **kw,
-        )
+        mirror.tracker.post_end_span(span=mirror.action_span, span_dependencies=[], **mirror.hook_kwargs())
 
 
 _PROVIDER_LOCK = threading.Lock()
@@ -388,6 +373,17 @@ def _burr_provider(explicit: Any = None) -> Any:
 def initialize_tracer(tracer_provider: Any = None) -> Any:
     """The provider used for ``use_otel_tracing`` (never replaces the global one; see module doc)."""
     return _burr_provider(tracer_provider)
+
+
+def _passed_on(hook: str) -> Callable[..., None]:
+    """A hook method of ``OpenTelemetryTracker`` that only forwards the call to the wrapped tracker."""
+
+    def method(self: OpenTelemetryTracker, **kwargs: Any) -> None:
+        self._forward(hook, **kwargs)
+
+    method.__name__ = hook
+    method.__qualname__ = f"OpenTelemetryTracker.{hook}"
+    return method
 
 
 class OpenTelemetryTracker(
@@ -456,17 +452,14 @@ class OpenTelemetryTracker(
             pass
         span.end()
 
-    def post_application_create(self, **kwargs: Any) -> None:
-        self._forward("post_application_create", **kwargs)
-
-    def pre_run_execute_call(self, **kwargs: Any) -> None:
-        self._forward("pre_run_execute_call", **kwargs)
-
-    def post_run_execute_call(self, **kwargs: Any) -> None:
-        self._forward("post_run_execute_call", **kwargs)
-
-    def post_transition_evaluation(self, **kwargs: Any) -> None:
-        self._forward("post_transition_evaluation", **kwargs)
+    post_application_create = _passed_on("post_application_create")
+    pre_run_execute_call = _passed_on("pre_run_execute_call")
+    post_run_execute_call = _passed_on("post_run_execute_call")
+    post_transition_evaluation = _passed_on("post_transition_evaluation")
+    do_log_attributes = _passed_on("do_log_attributes")
+    pre_start_stream = _passed_on("pre_start_stream")
+    post_stream_item = _passed_on("post_stream_item")
+    post_end_stream = _passed_on("post_end_stream")
 
     def pre_run_step(
         self, *, app_id: str, partition_key: str | None, sequence_id: int, action: Any, **kwargs: Any
@@ -518,18 +511,6 @@ class OpenTelemetryTracker(
     def post_end_span(self, *, span: ActionSpan, app_id: str, **kwargs: Any) -> None:
         self._end(("span", app_id, span.uid))
         self._forward("post_end_span", span=span, app_id=app_id, **kwargs)
-
-    def do_log_attributes(self, **kwargs: Any) -> None:
-        self._forward("do_log_attributes", **kwargs)
-
-    def pre_start_stream(self, **kwargs: Any) -> None:
-        self._forward("pre_start_stream", **kwargs)
-
-    def post_stream_item(self, **kwargs: Any) -> None:
-        self._forward("post_stream_item", **kwargs)
-
-    def post_end_stream(self, **kwargs: Any) -> None:
-        self._forward("post_end_stream", **kwargs)
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -216,6 +216,71 @@ def _fmt_transition(r: dict[str, Any], enc: Callable[[Any], str]) -> str:
     )
 
 
+# -- lines encoded by the hooks themselves -------------------------------------------------------
+# The two records of a plain step (no inputs, result ``{}``, a delta of primitive values) are
+# encoded right away into the exact bytes orjson would produce for the dict: building the line
+# costs less than building the dict and encoding it later (all on the application's thread).
+# Anything else returns None and goes through the dict path.
+
+
+def _json_scalar(value: Any) -> str | None:
+    t = value.__class__
+    if t is str:
+        return _jstr(value)  # type: ignore[no-any-return]
+    if t is int:
+        return str(value) if -(2**63) <= value < 2**64 else None  # orjson's range
+    if t is bool or value is None:
+        return _JSON_CONST[value]
+    return None  # floats: orjson's shortest form differs from repr; leave them to orjson
+
+
+def begin_entry_line(t: float, action: str, sequence_id: int, call_id: str | None) -> bytes | None:
+    """``{"type":"begin_entry",...}`` for a step without inputs, or None."""
+    if action.__class__ is not str or sequence_id.__class__ is not int:
+        return None
+    line = (
+        f'{{"type":"begin_entry","start_time":"{iso(t)}","action":{_jstr(action)},"inputs":{{}},'
+        f'"sequence_id":{sequence_id}'
+    )
+    if call_id is not None:
+        line += f',"call_id":{_jstr(call_id)}'
+    try:
+        return (line + "}").encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: the dict path escapes it
+        return None
+
+
+def end_entry_line(
+    t: float, action: str, sequence_id: int, delta: list[dict[str, Any]], call_id: str | None
+) -> bytes | None:
+    """``{"type":"end_entry",...}`` of a successful step with result ``{}`` and ``delta``, or None."""
+    if action.__class__ is not str or sequence_id.__class__ is not int:
+        return None
+    ops = []
+    for op in delta:
+        kind = op["op"]
+        if kind == "delete" and len(op) == 2:
+            ops.append(f'{{"op":"delete","key":{_jstr(op["key"])}}}')
+            continue
+        field = "by" if kind == "increment" else "value"
+        if len(op) != 3 or kind.__class__ is not str or op["key"].__class__ is not str or field not in op:
+            return None
+        value = _json_scalar(op[field])
+        if value is None:
+            return None
+        ops.append(f'{{"op":{_jstr(kind)},"key":{_jstr(op["key"])},"{field}":{value}}}')
+    line = (
+        f'{{"type":"end_entry","end_time":"{iso(t)}","action":{_jstr(action)},"result":{{}},'
+        f'"exception":null,"state":null,"sequence_id":{sequence_id},"state_delta":[{",".join(ops)}]'
+    )
+    if call_id is not None:
+        line += f',"call_id":{_jstr(call_id)}'
+    try:
+        return (line + "}").encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+
+
 # Hand-written encoders for the per-step records (the generic encoder is ~3x slower); any error
 # falls back to the generic path.
 _FORMATTERS: dict[str, Callable[[dict[str, Any], Callable[[Any], str]], str]] = {
@@ -354,6 +419,14 @@ class _Writer:
                     lines = {}
                 items.append(("file", target, record))
                 continue
+            if record.__class__ is bytes:  # a line the hook encoded (never a snapshot)
+                target.bytes_since_snapshot += len(record) + 1
+                pending = lines.get(target)
+                if pending is None:
+                    lines[target] = [record]
+                else:
+                    pending.append(record)
+                continue
             kind = record["type"]
             field = time_field.get(kind)
             if field is not None:
@@ -468,8 +541,7 @@ class _Writer:
 WRITER = _Writer()
 
 
-def now() -> float:
-    return time.time()
+now = time.time  # what hooks stamp records with (the writer formats it); no wrapper: it runs per record
 
 
 def _flush_at_exit() -> None:

@@ -25,7 +25,7 @@ from burr.lifecycle import base as _hooks
 from burr.system import IS_WINDOWS
 from burr.tracking import _records
 from burr.tracking._loader import DEFAULT_STORAGE_DIR, TrackingLoader, _check_app_id
-from burr.tracking._writer import WRITER, FileTarget, LogTarget
+from burr.tracking._writer import WRITER, FileTarget, LogTarget, begin_entry_line, end_entry_line
 from burr.tracking._writer import now as _now  # time.time: hooks queue floats, the writer formats them
 from burr.tracking.base import SyncTrackingClient
 from burr.tracking.common import logs
@@ -335,6 +335,12 @@ class LocalTrackingClient(
         **future_kwargs: Any,
     ) -> None:
         app = self._app(app_id)
+        attempt = future_kwargs.get("attempt")
+        if not inputs and self.max_value_bytes is None and (attempt is None or not attempt > 1):
+            line = begin_entry_line(_now(), action.name, sequence_id, app.call_id)
+            if line is not None:
+                WRITER.put(app.log, line)
+                return
         record = {
             "type": "begin_entry",
             "start_time": _now(),
@@ -365,9 +371,28 @@ class LocalTrackingClient(
     ) -> None:
         app = self._app(app_id)
         name = action.name
+        t = _now()
+        delta = (
+            self._delta(app, state, sequence_id, name, exception) if app.last_state_id is not None else None
+        )
+        if (
+            delta is not None
+            and exception is None
+            and result.__class__ is dict
+            and not result
+            and self.max_value_bytes is None
+            and not (future_kwargs.get("attempt") or 0) > 1
+            and not future_kwargs.get("will_retry")
+        ):
+            line = end_entry_line(t, name, sequence_id, delta, app.call_id)
+            if line is not None:  # a plain step: the line is ready (else the record below)
+                app.steps_since_snapshot += 1
+                app.last_state_id = state._vid if type(state) is State else None
+                WRITER.put(app.log, line)
+                return
         record: dict[str, Any] = {
             "type": "end_entry",
-            "end_time": _now(),
+            "end_time": t,
             "action": name,
             "result": _records.mapping(result, "result field", self._redact, self.serde_kwargs)
             if result
@@ -376,9 +401,6 @@ class LocalTrackingClient(
             "state": None,
             "sequence_id": sequence_id,
         }
-        delta = (
-            self._delta(app, state, sequence_id, name, exception) if app.last_state_id is not None else None
-        )
         if delta is None:
             record["state"] = _records.snapshot(state, self._redact, self.serde_kwargs)
             app.steps_since_snapshot = 0

@@ -202,17 +202,19 @@ class TracerFactory(ActionSpanTracer):
         lifecycle_adapters: LifecycleAdapterSet,
         _context_var: contextvars.ContextVar[ActionSpan | None] = execution_context_var,
     ) -> None:
-        super().__init__(
-            action=action,
-            action_sequence_id=sequence_id,
-            span_name="root",
-            lifecycle_adapters=lifecycle_adapters,
-            app_id=app_id,
-            partition_key=partition_key,
-            span_dependencies=[],
-            top_level_span_count=0,
-            context_var=_context_var,
-        )
+        # ActionSpanTracer.__init__(action, sequence_id, "root", lifecycle_adapters, app_id,
+        # partition_key, [], 0, _context_var), spelled out: a traced app builds one per step.
+        self.action = action
+        self.action_sequence_id = sequence_id
+        self.span_name = "root"
+        self.lifecycle_adapters = lifecycle_adapters
+        self.app_id = app_id
+        self.partition_key = partition_key
+        self.span_dependencies: list[str] = []
+        self.top_level_span_count = 0
+        self.context_var = _context_var
+        self.token: contextvars.Token[ActionSpan | None] | None = None
+        self.span: ActionSpan | None = None
 
     def __call__(self, span_name: str, span_dependencies: list[str] | None = None) -> ActionSpanTracer:
         if self.context_var.get() is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
 import threading
@@ -42,15 +43,8 @@ class RunningServer:
 
     def start(self, ready_path: str = "/ready") -> RunningServer:
         self.thread.start()
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(self.url + ready_path, timeout=2).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError("tracker server did not become ready")
+        wait_for(lambda: is_ready(self.url + ready_path), 20, "tracker server did not become ready")
+        return self
 
     def stop(self) -> None:
         self.server.should_exit = True
@@ -65,6 +59,39 @@ def fixture_storage(tmp_path: Path) -> Path:
     dest = tmp_path / "burr-home"
     shutil.copytree(FIXTURE_HOME, dest)
     return dest
+
+
+@pytest.fixture
+def forked_log(fixture_storage: Path) -> Path:
+    """The fixture's ``forked-app`` log (two steps, sequence ids 2 and 3): tests append to it."""
+    return fixture_storage / "demo_fixture" / "forked-app" / "log.jsonl"
+
+
+def log_entry(seq: int, action: str = "counter") -> str:
+    """One completed step as the two JSON lines a tracker appends (``begin_entry``, ``end_entry``)."""
+    begin = {
+        "type": "begin_entry",
+        "start_time": "2026-11-21T12:00:00+00:00",
+        "action": action,
+        "inputs": {},
+        "sequence_id": seq,
+    }
+    end = {
+        "type": "end_entry",
+        "end_time": "2026-11-21T12:00:01+00:00",
+        "action": action,
+        "result": {},
+        "exception": None,
+        "state": {"counter": seq},
+        "sequence_id": seq,
+    }
+    return json.dumps(begin) + "\n" + json.dumps(end) + "\n"
+
+
+def append_text(path: Path, text: str) -> None:
+    """Append to a log as a tracker would (the server tails it)."""
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(text)
 
 
 @pytest.fixture
@@ -96,13 +123,23 @@ def client(server: RunningServer) -> Iterator[httpx.Client]:
         yield c
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
-    """Poll until ``predicate()`` is truthy (the indexer runs in the background)."""
+def wait_for(
+    predicate: Callable[[], Any], timeout: float = 10.0, message: str = "condition not met in time"
+) -> Any:
+    """Poll until ``predicate()`` is truthy and return its value (servers and indexers run in the background)."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
+            raise AssertionError(message)
         time.sleep(0.05)
+
+
+def is_ready(url: str) -> bool:
+    """Whether a server answers 200 at ``url`` (its ``/ready``); False while it is still starting."""
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False

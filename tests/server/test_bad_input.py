@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.server.conftest import wait_for
+from tests.server.conftest import append_text, log_entry, wait_for
 
 P = "/api/v1/projects/demo_fixture"
 
@@ -77,68 +77,34 @@ def test_bad_last_event_id_gives_422(client: httpx.Client) -> None:
     assert r.status_code == 422
 
 
-def _append(path: Path, text: str) -> None:
-    with open(path, "a", encoding="utf-8") as f:
-        f.write(text)
-
-
-def _entry_lines(seq: int, action: str = "counter") -> str:
-    begin = {
-        "type": "begin_entry",
-        "start_time": "2026-11-21T12:00:00+00:00",
-        "action": action,
-        "inputs": {},
-        "sequence_id": seq,
-    }
-    end = {
-        "type": "end_entry",
-        "end_time": "2026-11-21T12:00:01+00:00",
-        "action": action,
-        "result": {},
-        "exception": None,
-        "state": {"counter": seq},
-        "sequence_id": seq,
-    }
-    return json.dumps(begin) + "\n" + json.dumps(end) + "\n"
-
-
-def test_corrupt_line_is_skipped_and_surfaced_as_warning(client: httpx.Client, fixture_storage: Path) -> None:
-    log = fixture_storage / "demo_fixture" / "forked-app" / "log.jsonl"
-    _append(log, "{this is not json\n" + _entry_lines(4))
+def test_corrupt_line_is_skipped_and_surfaced_as_warning(client: httpx.Client, forked_log: Path) -> None:
+    append_text(forked_log, "{this is not json\n" + log_entry(4))
     body = wait_for(lambda: (b := client.get(f"{P}/apps/forked-app").json())["num_steps"] == 3 and b)
     assert body["num_warnings"] == 1 and "corrupt line" in body["warnings"][0]
 
 
-def test_step_detail_reports_corrupt_line_inside_its_range(
-    client: httpx.Client, fixture_storage: Path
-) -> None:
-    log = fixture_storage / "demo_fixture" / "forked-app" / "log.jsonl"
-    lines = _entry_lines(4).splitlines()
-    _append(log, lines[0] + "\n" + "garbage\n" + lines[1] + "\n")
+def test_step_detail_reports_corrupt_line_inside_its_range(client: httpx.Client, forked_log: Path) -> None:
+    lines = log_entry(4).splitlines()
+    append_text(forked_log, lines[0] + "\n" + "garbage\n" + lines[1] + "\n")
     wait_for(lambda: client.get(f"{P}/apps/forked-app").json()["num_steps"] == 3)
     step = client.get(f"{P}/apps/forked-app/steps/4").json()
     assert step["state"] == {"counter": 4} and len(step["warnings"]) == 1
 
 
-def test_torn_last_line_is_pending_not_an_error(client: httpx.Client, fixture_storage: Path) -> None:
-    log = fixture_storage / "demo_fixture" / "forked-app" / "log.jsonl"
-    _append(log, '{"type":"begin_entry","start_ti')
+def test_torn_last_line_is_pending_not_an_error(client: httpx.Client, forked_log: Path) -> None:
+    append_text(forked_log, '{"type":"begin_entry","start_ti')
     body = wait_for(lambda: (b := client.get(f"{P}/apps/forked-app").json())["pending_bytes"] > 0 and b)
     assert body["num_steps"] == 2 and "incomplete" in body["warnings"][-1]
 
 
-def test_torn_line_glued_to_the_next_record_keeps_the_record(
-    client: httpx.Client, fixture_storage: Path
-) -> None:
-    log = fixture_storage / "demo_fixture" / "forked-app" / "log.jsonl"
-    _append(log, '{"type":"begin_entry","start_ti' + _entry_lines(4))
+def test_torn_line_glued_to_the_next_record_keeps_the_record(client: httpx.Client, forked_log: Path) -> None:
+    append_text(forked_log, '{"type":"begin_entry","start_ti' + log_entry(4))
     body = wait_for(lambda: (b := client.get(f"{P}/apps/forked-app").json())["num_steps"] == 3 and b)
     assert "torn line" in body["warnings"][0]
 
 
-def test_binary_garbage_in_a_log_never_gives_500(client: httpx.Client, fixture_storage: Path) -> None:
-    log = fixture_storage / "demo_fixture" / "forked-app" / "log.jsonl"
-    with open(log, "ab") as f:
+def test_binary_garbage_in_a_log_never_gives_500(client: httpx.Client, forked_log: Path) -> None:
+    with open(forked_log, "ab") as f:
         f.write(b"\xff\xfe\x00garbage\n[1,2]\n")
     wait_for(lambda: client.get(f"{P}/apps/forked-app").json()["num_warnings"] == 2)
     assert client.get(f"{P}/apps/forked-app/steps").status_code == 200
@@ -153,16 +119,13 @@ def test_unreadable_graph_json_still_lists_the_app(
     assert body["num_steps"] == 2
 
 
-def test_records_with_wrong_types_are_skipped_with_warnings(
-    client: httpx.Client, fixture_storage: Path
-) -> None:
-    log = fixture_storage / "demo_fixture" / "forked-app" / "log.jsonl"
+def test_records_with_wrong_types_are_skipped_with_warnings(client: httpx.Client, forked_log: Path) -> None:
     weird = [
         {"type": "begin_span", "action_sequence_id": {"x": 1}, "span_id": "1", "span_name": "s"},
         {"type": "end_stream", "action_sequence_id": 2, "items_streamed": {"n": 3}},
         {"type": "end_entry", "sequence_id": "two", "action": "counter"},
     ]
-    _append(log, "".join(json.dumps(w) + "\n" for w in weird) + _entry_lines(4))
+    append_text(forked_log, "".join(json.dumps(w) + "\n" for w in weird) + log_entry(4))
     body = wait_for(lambda: (b := client.get(f"{P}/apps/forked-app").json())["num_steps"] == 3 and b)
     assert body["num_warnings"] == 2 and client.get(f"{P}/apps/forked-app/steps/2").status_code == 200
 

@@ -7,15 +7,15 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
+from click.testing import CliRunner, Result
 
-from burr.cli.__main__ import _is_loopback
+from burr.cli import __main__ as burr_cli
 from burr.cli.demo_data import DEMO_PROJECTS
-from tests.server.conftest import free_port
+from tests.server.conftest import free_port, is_ready, wait_for
 
 
 def _start(args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
@@ -31,17 +31,12 @@ def _start(args: list[str], env: dict[str, str] | None = None) -> subprocess.Pop
 
 
 def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def up() -> bool:
         if proc.poll() is not None:
             raise AssertionError(proc.stderr.read().decode() if proc.stderr else "server exited")
-        try:
-            if httpx.get(url + "/ready", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError("server not ready")
+        return is_ready(url + "/ready")
+
+    wait_for(up, timeout, "server not ready")
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> str:
@@ -101,31 +96,18 @@ def test_burr_token_flag_protects_the_api(tmp_path: Path) -> None:
     [("127.0.0.1", True), ("localhost", True), ("::1", True), ("0.0.0.0", False), ("10.1.2.3", False)],
 )
 def test_only_loopback_hosts_count_as_local(host: str, expected: bool) -> None:
-    assert _is_loopback(host) is expected
+    assert burr_cli._is_loopback(host) is expected
+
+
+def _create_test_case(storage: Path, sequence_id: int, *extra: str) -> Result:
+    """``burr-test-case create`` for a step of the fixture's ``counter-app``, run in-process."""
+    args = ["--project-name", "demo_fixture", "--app-id", "counter-app", "--sequence-id", str(sequence_id)]
+    return CliRunner().invoke(burr_cli.test_case, ["create", *args, "--storage-dir", str(storage), *extra])
 
 
 def test_test_case_create_appends_a_fixture(fixture_storage: Path, tmp_path: Path) -> None:
     target = tmp_path / "cases.json"
-    from click.testing import CliRunner
-
-    from burr.cli.__main__ import test_case
-
-    result = CliRunner().invoke(
-        test_case,
-        [
-            "create",
-            "--project-name",
-            "demo_fixture",
-            "--app-id",
-            "counter-app",
-            "--sequence-id",
-            "3",
-            "--storage-dir",
-            str(fixture_storage),
-            "--target-file-name",
-            str(target),
-        ],
-    )
+    result = _create_test_case(fixture_storage, 3, "--target-file-name", str(target))
     assert result.exit_code == 0, result.output
     (case,) = json.loads(target.read_text())
     assert (case["action"], case["input_state"], case["expected_state"]) == (
@@ -136,22 +118,5 @@ def test_test_case_create_appends_a_fixture(fixture_storage: Path, tmp_path: Pat
 
 
 def test_test_case_create_names_a_missing_step(fixture_storage: Path) -> None:
-    from click.testing import CliRunner
-
-    from burr.cli.__main__ import test_case
-
-    result = CliRunner().invoke(
-        test_case,
-        [
-            "create",
-            "--project-name",
-            "demo_fixture",
-            "--app-id",
-            "counter-app",
-            "--sequence-id",
-            "42",
-            "--storage-dir",
-            str(fixture_storage),
-        ],
-    )
+    result = _create_test_case(fixture_storage, 42)
     assert result.exit_code != 0 and "sequence id 42 not found" in result.output

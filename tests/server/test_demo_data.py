@@ -57,24 +57,24 @@ def test_ensure_demo_data_leaves_existing_projects_alone(tmp_path: Path) -> None
     assert [p.name for p in tmp_path.iterdir()] == ["demo_counter"]
 
 
-def test_a_failing_example_is_skipped_with_its_reason(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def broken_simulation(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The traffic-simulation example's driver raises ``RuntimeError("example exploded")``."""
+
     def broken(storage_dir: str) -> None:
         raise RuntimeError("example exploded")
 
     monkeypatch.setitem(demo_data.DRIVERS, "simulation", broken)
+
+
+@pytest.mark.usefixtures("broken_simulation")
+def test_a_failing_example_is_skipped_with_its_reason(tmp_path: Path) -> None:
     status = demo_data.ensure_demo_data(str(tmp_path))
     assert "skipped demo_traffic_simulation (RuntimeError: example exploded)" in status
     assert (tmp_path / "demo_counter").is_dir() and not (tmp_path / "demo_traffic_simulation").exists()
 
 
-def test_generate_raises_a_failing_example_by_default(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def broken(storage_dir: str) -> None:
-        raise RuntimeError("example exploded")
-
-    monkeypatch.setitem(demo_data.DRIVERS, "simulation", broken)
+@pytest.mark.usefixtures("broken_simulation")
+def test_generate_raises_a_failing_example_by_default(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="example exploded"):
         demo_data.generate(str(tmp_path))

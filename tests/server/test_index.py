@@ -2,85 +2,62 @@
 
 from __future__ import annotations
 
-import json
 import shutil
+import sqlite3
 from pathlib import Path
+
+import pytest
 
 from burr.tracking.server import queries
 from burr.tracking.server.index import TrackingIndex
+from tests.server.conftest import append_text, log_entry
 
 
-def _entry(seq: int) -> str:
-    begin = {
-        "type": "begin_entry",
-        "start_time": "2026-11-21T12:00:00+00:00",
-        "action": "counter",
-        "inputs": {},
-        "sequence_id": seq,
-    }
-    end = {
-        "type": "end_entry",
-        "end_time": "2026-11-21T12:00:01+00:00",
-        "action": "counter",
-        "result": {},
-        "exception": None,
-        "state": {"counter": seq},
-        "sequence_id": seq,
-    }
-    return json.dumps(begin) + "\n" + json.dumps(end) + "\n"
+@pytest.fixture
+def index(fixture_storage: Path) -> TrackingIndex:
+    """An index over the fixture storage after one full sweep."""
+    index = TrackingIndex(str(fixture_storage))
+    index.update(full=True)
+    return index
+
+
+def _row(index: TrackingIndex, app_id: str) -> sqlite3.Row:
+    row = queries.get_app(index.reader(), "demo_fixture", app_id)
+    assert row is not None
+    return row
 
 
 def _steps(index: TrackingIndex, app_id: str) -> int:
-    row = queries.get_app(index.reader(), "demo_fixture", app_id)
-    assert row is not None
-    return int(row["num_steps"])
+    return int(_row(index, app_id)["num_steps"])
 
 
-def test_index_picks_up_appended_steps_on_a_full_sweep(fixture_storage: Path) -> None:
-    index = TrackingIndex(str(fixture_storage))
-    index.update(full=True)
-    with open(fixture_storage / "demo_fixture" / "forked-app" / "log.jsonl", "a") as f:
-        f.write(_entry(4) + _entry(5))
+def test_index_picks_up_appended_steps_on_a_full_sweep(index: TrackingIndex, forked_log: Path) -> None:
+    append_text(forked_log, log_entry(4) + log_entry(5))
     index.update(full=True)
     assert _steps(index, "forked-app") == 4
 
 
-def test_index_picks_up_a_live_apps_steps_on_a_quick_tick(fixture_storage: Path) -> None:
-    log = fixture_storage / "demo_fixture" / "forked-app" / "log.jsonl"
-    index = TrackingIndex(str(fixture_storage))
-    index.update(full=True)
-    with open(log, "a") as f:
-        f.write(_entry(4))
+def test_index_picks_up_a_live_apps_steps_on_a_quick_tick(index: TrackingIndex, forked_log: Path) -> None:
+    append_text(forked_log, log_entry(4))
     index.update(full=True)  # the app changed after the first pass: it is live now
-    with open(log, "a") as f:
-        f.write(_entry(5))
+    append_text(forked_log, log_entry(5))
     index.update(full=False)
     assert _steps(index, "forked-app") == 4
 
 
-def test_index_reads_only_bytes_after_its_offset(fixture_storage: Path) -> None:
-    log = fixture_storage / "demo_fixture" / "forked-app" / "log.jsonl"
-    index = TrackingIndex(str(fixture_storage))
-    index.update(full=True)
+def test_index_reads_only_bytes_after_its_offset(index: TrackingIndex, forked_log: Path) -> None:
     # same size, different early bytes: an indexer that re-read the file would notice the new action name
-    text = log.read_text()
-    log.write_text(text.replace('"action":"counter"', '"action":"COUNTER"'))
-    with open(log, "a") as f:
-        f.write(_entry(4))
+    text = forked_log.read_text()
+    forked_log.write_text(text.replace('"action":"counter"', '"action":"COUNTER"'))
+    append_text(forked_log, log_entry(4))
     index.update(full=True)
-    actions = [s["action"] for s in queries.list_steps(index.reader(), _app(index, "forked-app"))["steps"]]
+    actions = [
+        s["action"] for s in queries.list_steps(index.reader(), _row(index, "forked-app")["id"])["steps"]
+    ]
     assert actions[0] == "counter"
 
 
-def _app(index: TrackingIndex, app_id: str) -> int:
-    row = queries.get_app(index.reader(), "demo_fixture", app_id)
-    assert row is not None
-    return int(row["id"])
-
-
-def test_index_discovers_new_apps_on_a_quick_tick(fixture_storage: Path) -> None:
-    index = TrackingIndex(str(fixture_storage))
-    index.update(full=True)
+def test_index_discovers_new_apps_on_a_quick_tick(index: TrackingIndex, fixture_storage: Path) -> None:
     shutil.copytree(
         fixture_storage / "demo_fixture" / "forked-app", fixture_storage / "demo_fixture" / "new-app"
     )
@@ -88,18 +65,13 @@ def test_index_discovers_new_apps_on_a_quick_tick(fixture_storage: Path) -> None
     assert _steps(index, "new-app") == 2
 
 
-def test_index_restarts_an_app_whose_log_shrank(fixture_storage: Path) -> None:
-    log = fixture_storage / "demo_fixture" / "counter-app" / "log.jsonl"
-    index = TrackingIndex(str(fixture_storage))
-    index.update(full=True)
-    log.write_text(_entry(0))
+def test_index_restarts_an_app_whose_log_shrank(index: TrackingIndex, fixture_storage: Path) -> None:
+    (fixture_storage / "demo_fixture" / "counter-app" / "log.jsonl").write_text(log_entry(0))
     index.update(full=True)
     assert _steps(index, "counter-app") == 1
 
 
-def test_index_survives_a_restart_without_reindexing(fixture_storage: Path) -> None:
-    index = TrackingIndex(str(fixture_storage))
-    index.update(full=True)
+def test_index_survives_a_restart_without_reindexing(index: TrackingIndex, fixture_storage: Path) -> None:
     index.stop()
     again = TrackingIndex(str(fixture_storage))
     assert again.update(full=True) == 0 and _steps(again, "counter-app") == 6
@@ -116,32 +88,27 @@ def test_index_keeps_annotations_when_its_schema_changes(fixture_storage: Path) 
     assert len(queries.list_annotations(again.reader(), "demo_fixture")) == 1
 
 
-def test_hidden_index_file_is_not_taken_for_a_project(fixture_storage: Path) -> None:
-    index = TrackingIndex(str(fixture_storage))
-    index.update(full=True)
+def test_hidden_index_file_is_not_taken_for_a_project(index: TrackingIndex) -> None:
     assert [p["name"] for p in queries.list_projects(index.reader())] == ["demo_fixture"]
 
 
-def test_index_forgets_apps_whose_directory_was_deleted(fixture_storage: Path) -> None:
-    index = TrackingIndex(str(fixture_storage))
-    index.update(full=True)
+def test_index_forgets_apps_whose_directory_was_deleted(index: TrackingIndex, fixture_storage: Path) -> None:
     shutil.rmtree(fixture_storage / "demo_fixture" / "forked-app")
     index.update(full=True)
     assert queries.get_app(index.reader(), "demo_fixture", "forked-app") is None
 
 
-def test_index_forgets_deleted_projects(fixture_storage: Path) -> None:
-    index = TrackingIndex(str(fixture_storage))
-    index.update(full=True)
+def test_index_forgets_deleted_projects(index: TrackingIndex, fixture_storage: Path) -> None:
     shutil.rmtree(fixture_storage / "demo_fixture")
     index.update(full=True)
     assert queries.list_projects(index.reader()) == []
 
 
-def test_two_indexers_sharing_an_index_never_count_a_step_twice(fixture_storage: Path) -> None:
+def test_two_indexers_sharing_an_index_never_count_a_step_twice(
+    fixture_storage: Path, forked_log: Path
+) -> None:
     import threading
 
-    log = fixture_storage / "demo_fixture" / "forked-app" / "log.jsonl"
     first, second = TrackingIndex(str(fixture_storage)), TrackingIndex(str(fixture_storage))
     done = threading.Event()
 
@@ -153,8 +120,7 @@ def test_two_indexers_sharing_an_index_never_count_a_step_twice(fixture_storage:
     for w in workers:
         w.start()
     for seq in range(4, 44):
-        with open(log, "a") as f:
-            f.write(_entry(seq))
+        append_text(forked_log, log_entry(seq))
     done.set()
     for w in workers:
         w.join()

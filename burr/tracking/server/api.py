@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
-from typing import Any, Literal
+import sqlite3
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request
 from fastapi.responses import PlainTextResponse, StreamingResponse
+from pydantic import BaseModel, Field
 
 from burr.tracking.server import annotations as annotation_store
 from burr.tracking.server import models, queries
@@ -32,17 +35,87 @@ def _index(request: Request) -> TrackingIndex:
     return index
 
 
-def _project_or_404(request: Request, project: str) -> None:
-    if not queries.project_exists(_index(request).reader(), project):
-        raise HTTPException(404, f"project {project!r} not found")
+@dataclasses.dataclass(frozen=True)
+class _Scope:
+    """The index and the ids a route's path names, validated but not yet looked up.
+
+    Handlers call ``project_or_404``/``app_or_404`` themselves: FastAPI runs dependencies before it
+    validates a handler's own parameters, and a bad query parameter must answer 422 even for an
+    unknown id.
+    """
+
+    index: TrackingIndex
+    project: str
+    app_id: str = ""
+    sequence_id: int = -1
+
+    def reader(self) -> sqlite3.Connection:
+        return self.index.reader()
+
+    def missing_project(self) -> HTTPException:
+        return HTTPException(404, f"project {self.project!r} not found")
+
+    def missing_step(self) -> HTTPException:
+        return HTTPException(404, f"step {self.sequence_id} not found in app {self.app_id!r}")
+
+    def project_or_404(self) -> None:
+        if not queries.project_exists(self.reader(), self.project):
+            raise self.missing_project()
+
+    def app_or_404(self) -> sqlite3.Row:
+        self.project_or_404()
+        row = queries.get_app(self.reader(), self.project, self.app_id)
+        if row is None:
+            raise HTTPException(404, f"app {self.app_id!r} not found in project {self.project!r}")
+        return row
 
 
-def _app_or_404(request: Request, project: str, app_id: str) -> Any:
-    _project_or_404(request, project)
-    row = queries.get_app(_index(request).reader(), project, app_id)
-    if row is None:
-        raise HTTPException(404, f"app {app_id!r} not found in project {project!r}")
-    return row
+# async: they only build a value, so FastAPI runs them without a thread-pool hop
+async def _project_scope(request: Request, project: str = ProjectId) -> _Scope:
+    return _Scope(_index(request), project)
+
+
+async def _app_scope(request: Request, project: str = ProjectId, app_id: str = AppId) -> _Scope:
+    return _Scope(_index(request), project, app_id)
+
+
+async def _step_scope(
+    request: Request, project: str = ProjectId, app_id: str = AppId, sequence_id: int = SeqId
+) -> _Scope:
+    return _Scope(_index(request), project, app_id, sequence_id)
+
+
+ProjectScope = Annotated[_Scope, Depends(_project_scope)]
+AppScope = Annotated[_Scope, Depends(_app_scope)]
+StepScope = Annotated[_Scope, Depends(_step_scope)]
+
+
+class _AppListQuery(BaseModel):
+    """Query parameters of the app list, named as ``queries.list_apps`` takes them."""
+
+    q: str | None = Field(None, max_length=256, description="app id or partition key prefix")
+    partition_key: str | None = Field(None, max_length=1024, description="exact; '__none__' = no key")
+    status: Literal["empty", "running", "completed", "failed"] | None = None
+    since: str | None = Field(None, max_length=64, description="last written at or after (ISO-8601)")
+    until: str | None = Field(None, max_length=64, description="last written at or before (ISO-8601)")
+    parent: str | None = Field(None, max_length=256, description="children and forks of this app id")
+    top_level: bool = Field(False, description="hide spawned child apps")
+    sort: Literal["last_written", "first_written", "created", "app_id", "num_steps"] = "last_written"
+    order: Literal["asc", "desc"] = "desc"
+    limit: int = Field(100, ge=1, le=1000)
+    offset: int = Field(0, ge=0, le=1_000_000_000)
+    cursor: str | None = Field(None, max_length=1024)
+
+
+class _StepListQuery(BaseModel):
+    """Query parameters of an app's step list, named as ``queries.list_steps`` takes them."""
+
+    offset: int = Field(0, ge=0, le=1_000_000_000)
+    limit: int = Field(100, ge=1, le=2000)
+    order: Literal["asc", "desc"] = "asc"
+    after_sequence_id: int | None = Field(None, ge=-1, le=MAX_INT)
+    status: Literal["running", "completed", "failed"] | None = None
+    action: str | None = Field(None, max_length=256)
 
 
 def _safe_filename(name: str) -> str:
@@ -69,46 +142,16 @@ def build_router(version: str) -> APIRouter:
         return {"projects": queries.list_projects(_index(request).reader())}
 
     @router.get("/projects/{project}", response_model=models.Project, responses=NOT_FOUND, tags=["projects"])
-    def get_project(request: Request, project: str = ProjectId) -> dict[str, Any]:
-        for p in queries.list_projects(_index(request).reader()):
-            if p["name"] == project:
+    def get_project(scope: ProjectScope) -> dict[str, Any]:
+        for p in queries.list_projects(scope.reader()):
+            if p["name"] == scope.project:
                 return p
-        raise HTTPException(404, f"project {project!r} not found")
+        raise scope.missing_project()
 
     @router.get("/projects/{project}/apps", response_model=models.AppPage, responses=NOT_FOUND, tags=["apps"])
-    def get_apps(
-        request: Request,
-        project: str = ProjectId,
-        q: str | None = Query(None, max_length=256, description="app id or partition key prefix"),
-        partition_key: str | None = Query(None, max_length=1024, description="exact; '__none__' = no key"),
-        status: Literal["empty", "running", "completed", "failed"] | None = None,
-        since: str | None = Query(None, max_length=64, description="last written at or after (ISO-8601)"),
-        until: str | None = Query(None, max_length=64, description="last written at or before (ISO-8601)"),
-        parent: str | None = Query(None, max_length=256, description="children and forks of this app id"),
-        top_level: bool = Query(False, description="hide spawned child apps"),
-        sort: Literal["last_written", "first_written", "created", "app_id", "num_steps"] = "last_written",
-        order: Literal["asc", "desc"] = "desc",
-        limit: int = Query(100, ge=1, le=1000),
-        offset: int = Query(0, ge=0, le=1_000_000_000),
-        cursor: str | None = Query(None, max_length=1024),
-    ) -> dict[str, Any]:
-        _project_or_404(request, project)
-        return queries.list_apps(
-            _index(request).reader(),
-            project,
-            q=q,
-            partition_key=partition_key,
-            status=status,
-            since=since,
-            until=until,
-            parent=parent,
-            top_level=top_level,
-            sort=sort,
-            order=order,
-            limit=limit,
-            offset=offset,
-            cursor=cursor,
-        )
+    def get_apps(scope: ProjectScope, query: Annotated[_AppListQuery, Query()]) -> dict[str, Any]:
+        scope.project_or_404()
+        return queries.list_apps(scope.reader(), scope.project, **query.model_dump())
 
     @router.get(
         "/projects/{project}/apps/{app_id}",
@@ -116,9 +159,9 @@ def build_router(version: str) -> APIRouter:
         responses=NOT_FOUND,
         tags=["apps"],
     )
-    def get_app(request: Request, project: str = ProjectId, app_id: str = AppId) -> dict[str, Any]:
-        row = _app_or_404(request, project, app_id)
-        return queries.app_detail(_index(request).reader(), row)
+    def get_app(scope: AppScope) -> dict[str, Any]:
+        row = scope.app_or_404()
+        return queries.app_detail(scope.reader(), row)
 
     @router.get(
         "/projects/{project}/apps/{app_id}/steps",
@@ -126,28 +169,9 @@ def build_router(version: str) -> APIRouter:
         responses=NOT_FOUND,
         tags=["steps"],
     )
-    def get_steps(
-        request: Request,
-        project: str = ProjectId,
-        app_id: str = AppId,
-        offset: int = Query(0, ge=0, le=1_000_000_000),
-        limit: int = Query(100, ge=1, le=2000),
-        order: Literal["asc", "desc"] = "asc",
-        after_sequence_id: int | None = Query(None, ge=-1, le=MAX_INT),
-        status: Literal["running", "completed", "failed"] | None = None,
-        action: str | None = Query(None, max_length=256),
-    ) -> dict[str, Any]:
-        row = _app_or_404(request, project, app_id)
-        return queries.list_steps(
-            _index(request).reader(),
-            row["id"],
-            offset=offset,
-            limit=limit,
-            order=order,
-            after_seq=after_sequence_id,
-            status=status,
-            action=action,
-        )
+    def get_steps(scope: AppScope, query: Annotated[_StepListQuery, Query()]) -> dict[str, Any]:
+        row = scope.app_or_404()
+        return queries.list_steps(scope.reader(), row["id"], **query.model_dump())
 
     @router.get(
         "/projects/{project}/apps/{app_id}/timeline",
@@ -156,14 +180,12 @@ def build_router(version: str) -> APIRouter:
         tags=["steps"],
     )
     def get_timeline(
-        request: Request,
-        project: str = ProjectId,
-        app_id: str = AppId,
+        scope: AppScope,
         buckets: int = Query(200, ge=1, le=2000, description="number of equal time slices"),
     ) -> dict[str, Any]:
         """Step counts per time slice: a minimap of an app of any length."""
-        row = _app_or_404(request, project, app_id)
-        return queries.timeline(_index(request).reader(), row["id"], buckets)
+        row = scope.app_or_404()
+        return queries.timeline(scope.reader(), row["id"], buckets)
 
     @router.get(
         "/projects/{project}/apps/{app_id}/steps/{sequence_id}",
@@ -171,14 +193,11 @@ def build_router(version: str) -> APIRouter:
         responses=NOT_FOUND,
         tags=["steps"],
     )
-    def get_step(
-        request: Request, project: str = ProjectId, app_id: str = AppId, sequence_id: int = SeqId
-    ) -> dict[str, Any]:
-        row = _app_or_404(request, project, app_id)
-        index = _index(request)
-        out = queries.step_detail(index, index.reader(), row, sequence_id)
+    def get_step(scope: StepScope) -> dict[str, Any]:
+        row = scope.app_or_404()
+        out = queries.step_detail(scope.index, scope.reader(), row, scope.sequence_id)
         if out is None:
-            raise HTTPException(404, f"step {sequence_id} not found in app {app_id!r}")
+            raise scope.missing_step()
         return out
 
     @router.get(
@@ -187,11 +206,9 @@ def build_router(version: str) -> APIRouter:
         responses=NOT_FOUND,
         tags=["annotations"],
     )
-    def get_app_annotations(
-        request: Request, project: str = ProjectId, app_id: str = AppId
-    ) -> dict[str, Any]:
-        _app_or_404(request, project, app_id)
-        return {"annotations": queries.list_annotations(_index(request).reader(), project, app_id)}
+    def get_app_annotations(scope: AppScope) -> dict[str, Any]:
+        scope.app_or_404()
+        return {"annotations": queries.list_annotations(scope.reader(), scope.project, scope.app_id)}
 
     @router.post(
         "/projects/{project}/apps/{app_id}/steps/{sequence_id}/annotations",
@@ -200,18 +217,17 @@ def build_router(version: str) -> APIRouter:
         responses=NOT_FOUND,
         tags=["annotations"],
     )
-    def create_annotation(
-        request: Request,
-        body: models.AnnotationCreate,
-        project: str = ProjectId,
-        app_id: str = AppId,
-        sequence_id: int = SeqId,
-    ) -> dict[str, Any]:
-        row = _app_or_404(request, project, app_id)
-        if not queries.step_exists(_index(request).reader(), row["id"], sequence_id):
-            raise HTTPException(404, f"step {sequence_id} not found in app {app_id!r}")
+    def create_annotation(body: models.AnnotationCreate, scope: StepScope) -> dict[str, Any]:
+        row = scope.app_or_404()
+        if not queries.step_exists(scope.reader(), row["id"], scope.sequence_id):
+            raise scope.missing_step()
         return annotation_store.create(
-            _index(request), project, app_id, row["partition_key"], sequence_id, body.model_dump()
+            scope.index,
+            scope.project,
+            scope.app_id,
+            row["partition_key"],
+            scope.sequence_id,
+            body.model_dump(),
         )
 
     @router.put(
@@ -226,12 +242,13 @@ def build_router(version: str) -> APIRouter:
         project: str = ProjectId,
         annotation_id: int = Path(..., ge=0, le=MAX_INT),
     ) -> dict[str, Any]:
-        _project_or_404(request, project)
+        scope = _Scope(_index(request), project)  # not a dependency: keeps {project} first in the schema
+        scope.project_or_404()
         out = annotation_store.update(
-            _index(request), project, annotation_id, body.model_dump(exclude_unset=True)
+            scope.index, scope.project, annotation_id, body.model_dump(exclude_unset=True)
         )
         if out is None:
-            raise HTTPException(404, f"annotation {annotation_id} not found in project {project!r}")
+            raise HTTPException(404, f"annotation {annotation_id} not found in project {scope.project!r}")
         return out
 
     @router.get(
@@ -241,16 +258,15 @@ def build_router(version: str) -> APIRouter:
         tags=["annotations"],
     )
     def get_annotations(
-        request: Request,
-        project: str = ProjectId,
+        scope: ProjectScope,
         app_id: str | None = Query(None, max_length=256),
         partition_key: str | None = Query(None, max_length=1024),
         step_sequence_id: int | None = Query(None, ge=0, le=MAX_INT),
     ) -> dict[str, Any]:
-        _project_or_404(request, project)
+        scope.project_or_404()
         return {
             "annotations": queries.list_annotations(
-                _index(request).reader(), project, app_id, step_sequence_id, partition_key
+                scope.reader(), scope.project, app_id, step_sequence_id, partition_key
             )
         }
 
@@ -260,15 +276,15 @@ def build_router(version: str) -> APIRouter:
         responses={200: {"content": {"application/x-ndjson": {}}}, **NOT_FOUND},
         tags=["annotations"],
     )
-    def export_annotations(request: Request, project: str = ProjectId) -> PlainTextResponse:
+    def export_annotations(scope: ProjectScope) -> PlainTextResponse:
         """All annotations of a project as JSON lines (one annotation per line)."""
-        _project_or_404(request, project)
-        lines = [json.dumps(a) for a in queries.list_annotations(_index(request).reader(), project)]
+        scope.project_or_404()
+        lines = [json.dumps(a) for a in queries.list_annotations(scope.reader(), scope.project)]
         return PlainTextResponse(
             "".join(line + "\n" for line in lines),
             media_type="application/x-ndjson",
             headers={
-                "Content-Disposition": f'attachment; filename="{_safe_filename(project)}-annotations.jsonl"'
+                "Content-Disposition": f'attachment; filename="{_safe_filename(scope.project)}-annotations.jsonl"'
             },
         )
 
@@ -294,7 +310,7 @@ def build_router(version: str) -> APIRouter:
         Resume with the ``Last-Event-ID`` header (browsers send it on reconnect) or ``?since=``.
         """
         if project is not None:
-            _project_or_404(request, project)
+            _Scope(_index(request), project).project_or_404()
         resume = since
         if last_event_id is not None:
             try:

@@ -15,6 +15,7 @@ from typing import Any
 from starlette.requests import Request
 
 from burr.tracking.server.index import TrackingIndex
+from burr.tracking.server.queries import and_equal
 
 POLL_SECONDS = 0.25
 HEARTBEAT_SECONDS = 15.0
@@ -45,17 +46,10 @@ async def event_stream(
         cursor = last_id
         if newest[1] and last_id < newest[1] - 1:
             yield _frame(None, "reset", {"reason": "missed events were pruned; refetch"})
-    where = "id > ?"
+    filters: list[str] = []
     args: list[Any] = []
-    if project is not None:
-        where += " AND project = ?"
-        args.append(project)
-    if app_id is not None:
-        where += " AND app_id = ?"
-        args.append(app_id)
-    if kind is not None:
-        where += " AND kind = ?"
-        args.append(kind)
+    and_equal(filters, args, project=project, app_id=app_id, kind=kind)
+    where = " AND ".join(["id > ?", *filters])
     started = time.monotonic()
     last_beat = started
     while time.monotonic() - started < max_seconds:

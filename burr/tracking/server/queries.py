@@ -27,6 +27,14 @@ class BadQuery(ValueError):
     """A query value that passed type validation but cannot be used (-> 422)."""
 
 
+def and_equal(where: list[str], args: list[Any], **columns: Any) -> None:
+    """Add a ``column=?`` condition (and its argument) for each column given; ``None`` means no filter."""
+    for column, value in columns.items():
+        if value is not None:
+            where.append(f"{column}=?")
+            args.append(value)
+
+
 def _ms(a: float | None, b: float | None) -> float | None:
     if a is None or b is None:
         return None
@@ -140,15 +148,10 @@ def list_apps(
     if q:
         where.append("(app_id LIKE ? ESCAPE '\\' OR partition_key LIKE ? ESCAPE '\\')")
         args += [_like_prefix(q), _like_prefix(q)]
-    if partition_key is not None:
-        if partition_key == "__none__":
-            where.append("partition_key IS NULL")
-        else:
-            where.append("partition_key=?")
-            args.append(partition_key)
-    if status:
-        where.append("status=?")
-        args.append(status)
+    if partition_key == "__none__":
+        where.append("partition_key IS NULL")
+        partition_key = None
+    and_equal(where, args, partition_key=partition_key, status=status or None)
     for value, op, name in ((since, ">=", "since"), (until, "<=", "until")):
         if value:
             t = to_epoch(value)
@@ -202,11 +205,10 @@ def _annotation_counts(conn: sqlite3.Connection, project: str, app_ids: list[str
 
 
 def _children(conn: sqlite3.Connection, app: int, seq: int | None = None) -> list[dict[str, Any]]:
-    sql = "SELECT child_app_id, child_pk, event_type, seq, event_time FROM children WHERE app=?"
+    where = ["app=?"]
     args: list[Any] = [app]
-    if seq is not None:
-        sql += " AND seq=?"
-        args.append(seq)
+    and_equal(where, args, seq=seq)
+    sql = f"SELECT child_app_id, child_pk, event_type, seq, event_time FROM children WHERE {' AND '.join(where)}"
     return [
         {
             "app_id": r[0],
@@ -346,22 +348,17 @@ def list_steps(
     offset: int = 0,
     limit: int = 100,
     order: str = "asc",
-    after_seq: int | None = None,
+    after_sequence_id: int | None = None,
     status: str | None = None,
     action: str | None = None,
 ) -> dict[str, Any]:
     where = ["app=?"]
     args: list[Any] = [app]
-    if status:
-        where.append("status=?")
-        args.append(status)
-    if action:
-        where.append("action=?")
-        args.append(action)
+    and_equal(where, args, status=status or None, action=action or None)
     total = conn.execute(f"SELECT count(*) FROM steps WHERE {' AND '.join(where)}", args).fetchone()[0]
-    if after_seq is not None:
+    if after_sequence_id is not None:
         where.append("seq > ?" if order == "asc" else "seq < ?")
-        args.append(after_seq)
+        args.append(after_sequence_id)
     direction = "ASC" if order == "asc" else "DESC"
     rows = conn.execute(
         f"SELECT {_STEP_COLS} FROM steps WHERE {' AND '.join(where)} ORDER BY seq {direction} LIMIT ? OFFSET ?",
@@ -625,18 +622,13 @@ def list_annotations(
     sequence_id: int | None = None,
     partition_key: str | None = None,
 ) -> list[dict[str, Any]]:
-    sql = "SELECT * FROM annotations WHERE project=?"
+    where = ["project=?"]
     args: list[Any] = [project]
-    if app_id is not None:
-        sql += " AND app_id=?"
-        args.append(app_id)
-    if sequence_id is not None:
-        sql += " AND step_sequence_id=?"
-        args.append(sequence_id)
-    if partition_key is not None:
-        sql += " AND partition_key=?"
-        args.append(partition_key)
-    return [_annotation(r) for r in conn.execute(sql + " ORDER BY id", args)]
+    and_equal(where, args, app_id=app_id, step_sequence_id=sequence_id, partition_key=partition_key)
+    return [
+        _annotation(r)
+        for r in conn.execute(f"SELECT * FROM annotations WHERE {' AND '.join(where)} ORDER BY id", args)
+    ]
 
 
 def get_annotation(conn: sqlite3.Connection, project: str, annotation_id: int) -> dict[str, Any] | None:
