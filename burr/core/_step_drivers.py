@@ -16,7 +16,7 @@ from burr.core import _guarded
 from burr.core._engine import SEQUENCE_ID
 from burr.core.application import _application_context
 from burr.core.policies import INTERRUPT_KEY, Interrupt
-from burr.core.state import State, _commit_ops, _unshared, _vids
+from burr.core.state import State, _commit_ops, _vids
 from burr.visibility.tracing import tracer_factory_context_var
 
 if TYPE_CHECKING:
@@ -123,8 +123,8 @@ def step_sync(app: Application[Any], inputs: dict[str, Any] | None) -> StepOut |
                     result, returned = engine.run_sync(meta, mid, processed)
                 mid = None  # type: ignore[assignment]  # only prev may hold lists at commit (O(1) appends)
                 app._state = prev
-                reuse = _unshared(returned)  # on its own line: an argument list holds references
-                new_state = _commit_ops(prev, returned, (meta.prior_op, ("set", SEQUENCE_ID, seq)), reuse)
+                # reuse=True: `returned` may become the new State if no one else holds it
+                new_state = _commit_ops(prev, returned, (meta.prior_op, ("set", SEQUENCE_ID, seq)), True)
                 del returned
                 if INTERRUPT_KEY in new_state._d:  # a completed step ends a pause
                     new_state = new_state.wipe(delete=[INTERRUPT_KEY])
@@ -213,8 +213,8 @@ async def step_async(app: Application[Any], inputs: dict[str, Any] | None) -> St
                     result, returned = await engine.run_async(meta, mid, processed)
                 mid = None  # type: ignore[assignment]
                 app._state = prev
-                reuse = _unshared(returned)  # on its own line: an argument list holds references
-                new_state = _commit_ops(prev, returned, (meta.prior_op, ("set", SEQUENCE_ID, seq)), reuse)
+                # reuse=True: `returned` may become the new State if no one else holds it
+                new_state = _commit_ops(prev, returned, (meta.prior_op, ("set", SEQUENCE_ID, seq)), True)
                 del returned
                 if INTERRUPT_KEY in new_state._d:
                     new_state = new_state.wipe(delete=[INTERRUPT_KEY])

@@ -634,8 +634,9 @@ def _commit_ops(
 ) -> State[Any]:
     """``_commit`` with the internal keys given as "set" ops (the engine reuses them, see ActionMeta).
 
-    ``reuse=True`` (the caller checked ``_unshared(returned)``) lets the commit turn ``returned``
-    itself into the new State instead of copying it: no one else can see it.
+    ``reuse=True`` lets the commit turn ``returned`` itself into the new State instead of copying
+    it, when ``_unshared`` would say no one else can see it. The caller must hold ``returned`` in
+    one local variable and pass that variable directly: the reference counts are calibrated for it.
     """
     # The common case, once per step: ``returned`` was derived from ``prev`` (or from a State
     # sharing its log, like the one the action ran on) by ops on user keys. Its dict then already
@@ -668,7 +669,15 @@ def _commit_ops(
                 grown = []
             grown.append(key)
         node = (op, node)
-    if reuse:
+    if (  # = _unshared(returned), inlined (same counts: one frame between the owner and the count)
+        reuse
+        and type(returned) is State
+        and _UNSHARED is not None
+        and sys.getrefcount(returned) == _UNSHARED[0]
+        and sys.getrefcount(returned._d) == _UNSHARED[1]
+        and returned._owned
+        and not returned.__dict__
+    ):
         new = returned
         d = returned._d
     else:
@@ -748,6 +757,7 @@ def _unshared(state: State[Any]) -> bool:
     else can observe it, and a commit may reuse it rather than copy it (see ``_commit_ops``).
 
     Call it exactly as ``_unshared(local_variable)``: the expected counts are calibrated for that.
+    ``_commit_ops`` inlines the same test (keep the two, and ``_probe``, in step).
     """
     return (
         type(state) is State

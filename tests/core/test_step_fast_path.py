@@ -119,3 +119,20 @@ def test_commit_reusing_the_returned_state_records_the_same_ops_as_a_copy() -> N
     reused = _commit_ops(prev, prev.update(n=1), ops, True)
     assert dict(copied) == dict(reused) == {"n": 1, "__PRIOR_STEP": "a", "__SEQUENCE_ID": 0}
     assert copied._ops == reused._ops and copied._base == reused._base == prev._vid
+
+
+def test_the_state_an_action_returns_becomes_the_committed_state_when_no_one_else_holds_it() -> None:
+    returned_ids: list[int] = []
+
+    @action(reads=["n"], writes=["n"])
+    def bump(state: State) -> State:
+        out = state.update(n=state["n"] + 1)
+        returned_ids.append(id(out))  # an id, not a reference: the State stays unshared
+        return out
+
+    app = ApplicationBuilder().with_actions(bump=bump).with_transitions(("bump", "bump")).with_state(n=0)
+    app = app.with_entrypoint("bump").build()
+    app.step()
+    # the commit's no-copy path (off where reference counts are unreliable, see state._calibrate_unshared)
+    assert (returned_ids[0] == id(app.state)) is (state_module._UNSHARED is not None)
+    assert dict(app.state) == {"n": 1, "__SEQUENCE_ID": 0, "__PRIOR_STEP": "bump"}
