@@ -16,7 +16,8 @@ from burr.core.persistence import (
     StateConflictError,
 )
 
-FIXTURE = Path("/work/shared/fixtures/apache-burr-0.43/apache-burr-persister.sqlite")
+# written by the real Apache Burr 0.43 (a copy of shared/fixtures, see its README)
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures/apache-burr-0.43/apache-burr-persister.sqlite"
 
 
 @action(reads=["chat"], writes=["chat"])

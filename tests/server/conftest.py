@@ -17,9 +17,8 @@ import uvicorn
 
 from burr.tracking.server import create_burr_ui_app
 
-FIXTURE_HOME = Path("/work/shared/fixtures/apache-burr-0.43/burr-home")
-if not FIXTURE_HOME.exists():  # shared/ sits beside the repository in CI
-    FIXTURE_HOME = Path(__file__).resolve().parents[3] / "shared/fixtures/apache-burr-0.43/burr-home"
+# data written by the real Apache Burr 0.43 (a copy of shared/fixtures, see its README)
+FIXTURE_HOME = Path(__file__).resolve().parents[1] / "fixtures/apache-burr-0.43/burr-home"
 
 
 def free_port() -> int:

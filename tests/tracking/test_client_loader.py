@@ -11,7 +11,7 @@ import pytest
 from burr.tracking import LocalTrackingClient
 
 FIXTURE = (
-    pathlib.Path(__file__).parent / "fixtures" / "apache-burr-0.43" / "burr-home"
+    pathlib.Path(__file__).parents[1] / "fixtures" / "apache-burr-0.43" / "burr-home"
 )  # written by Apache Burr 0.43 (README.md beside it)
 pytestmark = pytest.mark.skipif(not FIXTURE.exists(), reason="Apache Burr fixture not available")
 

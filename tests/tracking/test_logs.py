@@ -11,7 +11,7 @@ import pytest
 from burr.tracking.common import logs
 
 FIXTURE = (
-    pathlib.Path(__file__).parent / "fixtures" / "apache-burr-0.43" / "burr-home" / "demo_fixture"
+    pathlib.Path(__file__).parents[1] / "fixtures" / "apache-burr-0.43" / "burr-home" / "demo_fixture"
 )  # written by Apache Burr 0.43 (README.md beside it)
 
 needs_fixture = pytest.mark.skipif(not FIXTURE.exists(), reason="Apache Burr fixture not available")

@@ -14,7 +14,7 @@ from burr.tracking import LocalTrackingClient
 from burr.tracking.common import logs
 
 FIXTURE = (
-    pathlib.Path(__file__).parent / "fixtures" / "apache-burr-0.43" / "burr-home"
+    pathlib.Path(__file__).parents[1] / "fixtures" / "apache-burr-0.43" / "burr-home"
 )  # written by Apache Burr 0.43 (README.md beside it)
 
 
