@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 
 import _util
-from burr.core.action import streaming_action
 
 from burr.core import ApplicationBuilder, State
+from burr.core.action import streaming_action
 
 
 @streaming_action(reads=[], writes=["reply"])

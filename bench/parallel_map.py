@@ -7,9 +7,9 @@ import asyncio
 import time
 
 import _util
-from burr.core.parallelism import MapStates
 
 from burr.core import ApplicationBuilder, State, action
+from burr.core.parallelism import MapStates
 
 SLEEP_S = 0.2
 

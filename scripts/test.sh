@@ -13,7 +13,7 @@ if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium graphviz) >/dev/null
 fi
 
-echo "== ruff" && "$PY" -m ruff check burr tests examples bench
+echo "== ruff" && "$PY" -m ruff check --no-cache burr tests examples bench
 echo "== mypy" && "$PY" -m mypy
 if [ -f scripts/check_ui_bundle.sh ]; then echo "== ui bundle" && bash scripts/check_ui_bundle.sh; fi
 if [ -f mkdocs.yml ]; then echo "== docs" && "$PY" -m mkdocs build --strict --quiet --site-dir "$(mktemp -d)"; fi

@@ -23,12 +23,14 @@ from burr.core._checkpoint import (
     Row,
     StoredRow,
     conflict_message,
+    join_chain,
     rebuild_snapshot,
 )
 from burr.core._sql import (
     SQLITE_DIALECT,
     SQLITE_TABLE_EXISTS_SQL,
     StepInfo,
+    chain_is_plain,
     check_keep_last,
     locked,
     missing_columns,
@@ -37,6 +39,12 @@ from burr.core._sql import (
 from burr.core.state import State
 
 logger = logging.getLogger(__name__)
+
+# Bound the WAL while an app runs (SQLite's defaults let it reach ~4 MB): checkpoint every 64
+# pages (256 KiB with 4 KiB pages) and truncate the file back to 128 KiB after a checkpoint.
+# See docs/persistence.md for the trade-off (a checkpoint copies pages into the database file).
+DEFAULT_WAL_AUTOCHECKPOINT = 64
+DEFAULT_JOURNAL_SIZE_LIMIT = 128 * 1024
 
 _DIALECT = SQLITE_DIALECT
 
@@ -58,6 +66,10 @@ class SQLitePersister(persistence.BaseStatePersister):
     :param snapshot_every: at most this many deltas between full snapshots (bounds load cost).
     :param snapshot_ratio: store a snapshot once the deltas since the last one exceed this
         multiple of its size (bounds storage at about ``1 + (1 + r) / r`` times the state).
+    :param wal_autocheckpoint / journal_size_limit: PRAGMAs bounding the ``-wal`` file (default
+        64 pages / 128 KiB for connections we open; applied to a ``connection`` you pass only when
+        given). Larger values checkpoint less often (slightly faster saves on disk) but let the WAL
+        grow; ``-1`` for ``journal_size_limit`` never truncates it (see docs/persistence.md).
     """
 
     PARTITION_KEY_DEFAULT = ""
@@ -73,8 +85,15 @@ class SQLitePersister(persistence.BaseStatePersister):
         synchronous: str | None = None,
         snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
         snapshot_ratio: float = DEFAULT_SNAPSHOT_RATIO,
+        wal_autocheckpoint: int | None = None,
+        journal_size_limit: int | None = None,
     ) -> None:
         _DIALECT.check_table_name(table_name)
+        for name, value in (("wal_autocheckpoint", wal_autocheckpoint), ("journal_size_limit", journal_size_limit)):
+            if value is not None and (type(value) is not int or value < -1):
+                raise ValueError(f"SQLite {name}={value!r} is not valid; pass a whole number (or None for the default).")
+        self.wal_autocheckpoint = wal_autocheckpoint
+        self.journal_size_limit = journal_size_limit
         self.db_path = db_path
         self.table_name = table_name
         self.connect_kwargs = connect_kwargs
@@ -85,6 +104,8 @@ class SQLitePersister(persistence.BaseStatePersister):
         self.connection = connection if connection is not None else self._connect()
         if connection is not None and (journal_mode or synchronous):
             self._apply_pragmas(journal_mode, synchronous)
+        if connection is not None:
+            self._apply_wal_limits(connection, wal_autocheckpoint, journal_size_limit)
         self._initialized = False
         self._columns: bool | None = None  # do our two columns exist? None: not checked yet
         self._conn_lock = threading.RLock()
@@ -97,7 +118,22 @@ class SQLitePersister(persistence.BaseStatePersister):
         kwargs = {"check_same_thread": False, "isolation_level": None, **(self.connect_kwargs or {})}
         conn = sqlite3.connect(self.db_path, **kwargs)
         self._apply_pragmas_to(conn, self.journal_mode or "WAL", self.synchronous or "NORMAL")
+        self._apply_wal_limits(
+            conn,
+            DEFAULT_WAL_AUTOCHECKPOINT if self.wal_autocheckpoint is None else self.wal_autocheckpoint,
+            DEFAULT_JOURNAL_SIZE_LIMIT if self.journal_size_limit is None else self.journal_size_limit,
+        )
         return conn
+
+    @staticmethod
+    def _apply_wal_limits(
+        conn: sqlite3.Connection, wal_autocheckpoint: int | None, journal_size_limit: int | None
+    ) -> None:
+        # validated as ints in __init__: safe to format into the PRAGMA
+        if wal_autocheckpoint is not None:
+            conn.execute(f"PRAGMA wal_autocheckpoint={int(wal_autocheckpoint)}").fetchall()
+        if journal_size_limit is not None:
+            conn.execute(f"PRAGMA journal_size_limit={int(journal_size_limit)}").fetchall()
 
     def _apply_pragmas(self, journal_mode: str | None, synchronous: str | None) -> None:
         self._apply_pragmas_to(self.connection, journal_mode, synchronous)
@@ -144,6 +180,8 @@ class SQLitePersister(persistence.BaseStatePersister):
             synchronous=self.synchronous,
             snapshot_every=self._checkpoints.snapshot_every,
             snapshot_ratio=self._checkpoints.snapshot_ratio,
+            wal_autocheckpoint=self.wal_autocheckpoint,
+            journal_size_limit=self.journal_size_limit,
         )
 
     def set_serde_kwargs(self, serde_kwargs: dict[str, Any]) -> None:
@@ -306,28 +344,63 @@ class SQLitePersister(persistence.BaseStatePersister):
         pk = self._pk(partition_key)
         conn = self.connection
         try:
-            sql = self._sql if self._has_columns() else self._sql.legacy
+            columns = self._has_columns()
+            sql = self._sql if columns else self._sql.legacy
             if app_id is None:
                 found = conn.execute(sql.latest_app, (pk,)).fetchone()
                 if found is None:
                     return None
                 app_id = found[0]
-            # two indexed lookups beat one join in-process (no round trips to save here)
-            if sequence_id is None:
-                target = conn.execute(sql.load_latest, (pk, app_id)).fetchone()
-            else:
-                target = conn.execute(sql.load_exact, (pk, app_id, sequence_id)).fetchone()
-            if target is None:
-                return None
-            seq, position, status, payload, created_at, fmt, snap = target
-            chain = []
-            if snap is not None:
-                chain = [StoredRow(*r) for r in conn.execute(sql.load_chain, (pk, app_id, snap, seq))]
-            chain.append(StoredRow(seq, payload, fmt, snap, position))
+            if columns:
+                # the step and its whole delta chain in one query and one json.loads
+                if sequence_id is None:
+                    target = conn.execute(sql.target_latest, (pk, app_id)).fetchone()
+                else:
+                    target = conn.execute(sql.target_exact, (pk, app_id, sequence_id)).fetchone()
+                if target is None:
+                    return None
+                seq, position, status, created_at, snap = target
+                start = seq if snap is None else snap
+                rows = conn.execute(sql.chain_flagged, (start, start, pk, app_id, start, seq)).fetchall()
+                state = None
+                if chain_is_plain(rows):
+                    # one json.loads for the chain (SQLite hands rows over faster than group_concat joins them)
+                    text = join_chain([r[0] for r in rows])
+                    state = self._checkpoints.decode_bulk(
+                        pk, app_id, seq, position, text, len(rows), start, len(rows[0][0])
+                    )
+                if state is not None:
+                    return persistence.PersistedStateData(
+                        partition_key=pk,
+                        app_id=app_id,
+                        sequence_id=seq,
+                        position=position,
+                        state=state,
+                        created_at=created_at,
+                        status=status,
+                    )
+            return self._load_rows(pk, app_id, sequence_id, sql)
         except sqlite3.OperationalError as e:
             if "no such table" in str(e):
                 self._raise_uninitialized()
             raise
+
+    def _load_rows(
+        self, pk: str, app_id: str, sequence_id: int | None, sql: Any
+    ) -> persistence.PersistedStateData | None:
+        """Load row by row: Apache Burr's tables, and chains the bulk path refused (to name the bad row)."""
+        conn = self.connection
+        if sequence_id is None:
+            target = conn.execute(sql.load_latest, (pk, app_id)).fetchone()
+        else:
+            target = conn.execute(sql.load_exact, (pk, app_id, sequence_id)).fetchone()
+        if target is None:
+            return None
+        seq, position, status, payload, created_at, fmt, snap = target
+        chain = []
+        if snap is not None:
+            chain = [StoredRow(*r) for r in conn.execute(sql.load_chain, (pk, app_id, snap, seq))]
+        chain.append(StoredRow(seq, payload, fmt, snap, position))
         state = self._checkpoints.decode(pk, app_id, chain)
         return persistence.PersistedStateData(
             partition_key=pk,

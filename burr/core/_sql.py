@@ -21,6 +21,7 @@ TARGET_FIELDS = (
     "snapshot_sequence_id",
 )
 _TARGET_COLUMNS = ", ".join(TARGET_FIELDS)
+_TARGET_META = "sequence_id, position, status, created_at, snapshot_sequence_id"
 _CHAIN_COLUMNS = "sequence_id, state, format_version, snapshot_sequence_id, position"
 
 
@@ -99,6 +100,69 @@ def _chain_query(table: str, p: str, state_select: str, where: str) -> str:
     )
 
 
+def _odd(v: int, seq: str, fmt: str, snap: str, start: str, target_snap: str) -> str:
+    """1 for a row that does not belong to a plain chain starting at ``start`` (0 otherwise)."""
+    return (
+        f"CASE WHEN ({seq} = {start} AND {snap} IS NULL AND ({fmt} IS NULL OR {fmt} <= {v})) OR "
+        f"({snap} = {target_snap} AND {fmt} = {v}) THEN 0 ELSE 1 END"
+    )
+
+
+def _bulk_query(table: str, p: str, d: SQLDialect, where: str) -> str:
+    """The target step and its whole chain in one row: seq, position, status, created_at, count,
+    odd, first, snapshot length, payloads (params: pk, app[, seq], pk, app).
+
+    The chain's payloads come back as one JSON array text (snapshot first, target last), built by the
+    database's string aggregate, so a long delta chain costs one fetch and one ``json.loads``. ``odd``
+    counts rows that are not a plain chain (a newer format, a delta of another snapshot ...): the
+    caller then decodes row by row, which names the culprit.
+    """
+    from burr.core._checkpoint import FORMAT_VERSION as v
+
+    start = "COALESCE(h.snap, h.seq)"
+    odd = _odd(v, "t.sequence_id", "t.format_version", "t.snapshot_sequence_id", start, "h.snap")
+    snap_len = f"CASE WHEN t.sequence_id = {start} THEN {d.length_fn}({d.state_text('t.state')}) END"
+    target = (
+        "SELECT sequence_id AS seq, position AS pos, status AS st, created_at AS ca, "
+        f"format_version AS fmt, snapshot_sequence_id AS snap FROM {table} "
+        f"WHERE partition_key = {p} AND app_id = {p}{where} ORDER BY sequence_id DESC"
+        + (", created_at DESC" if where else "")
+        + " LIMIT 1"
+    )
+    inner = (
+        f"SELECT h.*, t.sequence_id AS s, {odd} AS odd, {snap_len} AS snap_len, t.state AS state "
+        f"FROM ({target}) h JOIN {table} t ON t.partition_key = {p} AND t.app_id = {p} "
+        f"AND t.sequence_id BETWEEN {start} AND h.seq"
+    )
+    agg = d.agg.format(state=d.state_text("state"), order=" ORDER BY s")
+    heads = "MAX(h.seq), MAX(h.pos), MAX(h.st), MAX(h.ca), COUNT(*), SUM(odd), MIN(s), MAX(snap_len)"
+    return f"SELECT {heads}, {agg} FROM ({inner}) h"
+
+
+def _chain_rows_flagged(table: str, p: str, d: SQLDialect) -> str:
+    """The payloads of a chain, ascending, each with a flag: 1 the snapshot it starts at, 0 a delta
+    of that snapshot (both in a format we read), 2 anything else (see ``chain_is_plain``).
+    Params: start, start, pk, app, start, seq (``start``: the chain's snapshot, or the target
+    when it is one).
+    """
+    from burr.core._checkpoint import FORMAT_VERSION as v
+
+    flag = (
+        f"CASE WHEN snapshot_sequence_id = {p} AND format_version = {v} THEN 0 "
+        f"WHEN sequence_id = {p} AND snapshot_sequence_id IS NULL AND "
+        f"(format_version IS NULL OR format_version <= {v}) THEN 1 ELSE 2 END"
+    )
+    return (
+        f"SELECT {d.state_select}, {flag} FROM {table} WHERE partition_key = {p} AND app_id = {p} "
+        f"AND sequence_id BETWEEN {p} AND {p} ORDER BY sequence_id"
+    )
+
+
+def chain_is_plain(rows: list[tuple[Any, ...]]) -> bool:
+    """Do the ``chain_rows_flagged`` rows form a snapshot followed by its deltas?"""
+    return bool(rows) and rows[0][1] == 1 and not any([r[1] for r in rows[1:]])
+
+
 def chain_params(legacy: bool, pk: str, app_id: str, seq: int | None) -> tuple[Any, ...]:
     key = (pk, app_id) if seq is None else (pk, app_id, seq)
     return key if legacy else key + (pk, app_id)
@@ -125,6 +189,11 @@ class Statements:
     load_chain: str
     chain_latest: str  # the latest step and the chain it needs, ascending, in one query
     chain_exact: str
+    bulk_latest: str  # the latest step and its chain as one JSON array (see _bulk_query)
+    bulk_exact: str
+    chain_flagged: str  # the payloads of a chain with their shape (see _chain_rows_flagged)
+    target_latest: str  # the fields of a step, without its payload
+    target_exact: str
     list_apps: str
     list_steps: str
     delete_app: str
@@ -146,6 +215,12 @@ class SQLDialect:
     value_casts: tuple[str, ...] = ("",) * 8  # PostgreSQL needs the INSERT ... SELECT parameters typed
     select_from: str = ""  # MySQL wants "SELECT ... FROM DUAL WHERE ..."
     extra_ddl: tuple[str, ...] = ()  # more statements run by initialize ({table}, {index} filled in)
+    # the string aggregate building "[payload,payload,...]" in order ({order}: " ORDER BY s")
+    agg: str = "'[' || group_concat({state}, ','{order}) || ']'"
+    length_fn: str = "LENGTH"  # characters of a text value
+
+    def state_text(self, column: str) -> str:
+        return self.state_select.replace("state", column)
 
     def check_table_name(self, table_name: str) -> None:
         if not isinstance(table_name, str) or not _TABLE_NAME.match(table_name):
@@ -206,6 +281,14 @@ class SQLDialect:
             ),
             chain_latest=_chain_query(table, p, self.state_select, ""),
             chain_exact=_chain_query(table, p, self.state_select, f" AND sequence_id = {p}"),
+            bulk_latest=_bulk_query(table, p, self, ""),
+            bulk_exact=_bulk_query(table, p, self, f" AND sequence_id = {p}"),
+            chain_flagged=_chain_rows_flagged(table, p, self),
+            target_latest=f"SELECT {_TARGET_META} FROM {table} WHERE {key} ORDER BY sequence_id DESC LIMIT 1",
+            target_exact=(
+                f"SELECT {_TARGET_META} FROM {table} WHERE {key} AND sequence_id = {p} "
+                "ORDER BY created_at DESC LIMIT 1"
+            ),
             list_apps=(
                 f"SELECT app_id FROM {table} WHERE partition_key = {p} GROUP BY app_id ORDER BY MAX(created_at) DESC"
             ),

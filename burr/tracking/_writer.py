@@ -68,11 +68,21 @@ _UTC = datetime.timezone.utc
 class LogTarget:
     """One append-only JSONL file plus the byte counters the snapshot policy reads."""
 
-    __slots__ = ("path", "bytes_since_snapshot", "last_snapshot_bytes", "failed", "needs_newline")
+    __slots__ = (
+        "path",
+        "bytes_since_snapshot",
+        "grown_since_snapshot",
+        "last_snapshot_bytes",
+        "failed",
+        "needs_newline",
+    )
 
     def __init__(self, path: str) -> None:
         self.path = path
         self.bytes_since_snapshot = 0
+        # bytes of end_entry lines since the snapshot whose ops only append/extend: an upper bound
+        # of how much the state grew, so the snapshot policy can compare the log with the state now
+        self.grown_since_snapshot = 0
         self.last_snapshot_bytes: int | None = 0
         self.failed = False
         self.needs_newline = False
@@ -91,7 +101,7 @@ _SECOND_PREFIX: dict[int, str] = {}
 
 
 def iso(t: float) -> str:
-    """UTC ISO-8601 with microseconds and "+00:00" (the seconds prefix is cached: this runs per record)."""
+    """UTC ISO-8601 with microseconds and "Z" (the seconds prefix is cached: this runs per record)."""
     whole = int(t)
     micros = int((t - whole) * 1e6 + 0.5)
     prefix = _SECOND_PREFIX.get(whole)
@@ -103,7 +113,7 @@ def iso(t: float) -> str:
         prefix = _SECOND_PREFIX[whole] = datetime.datetime.fromtimestamp(whole, _UTC).strftime(
             "%Y-%m-%dT%H:%M:%S"
         )
-    return "%s.%06d+00:00" % (prefix, micros)  # noqa: UP031  (faster than an f-string with a format spec)
+    return "%s.%06dZ" % (prefix, micros)  # noqa: UP031  (faster than an f-string with a format spec)
 
 
 _jstr = json.encoder.encode_basestring  # type: ignore[attr-defined]  # C-accelerated string quoting
@@ -158,47 +168,46 @@ def cap_record(record: dict[str, Any], limit: int) -> None:
 
 
 def _fmt_begin_entry(r: dict[str, Any], enc: Callable[[Any], str]) -> str:
-    inputs = r["inputs"]
-    call = r.get("call_id")
+    inputs = r.get("inputs")
     return (
         f'{{"type":"begin_entry","start_time":{_jstr(r["start_time"])},"action":{_jstr(r["action"])},'
-        f'"inputs":{enc(inputs) if inputs else "{}"},"sequence_id":{int(r["sequence_id"])}'
-        + (f',"call_id":{_jstr(call)}}}' if call is not None else "}")
+        + (f'"inputs":{enc(inputs)},' if "inputs" in r else "")
+        + f'"sequence_id":{int(r["sequence_id"])}'
+        + (f',"call_id":{enc(r["call_id"])}}}' if "call_id" in r else "}")
     )
 
 
 _JSON_CONST = {True: "true", False: "false", None: "null"}
 
+# Compact state-delta ops (docs/tracking-format.md): ["s", key, value], ["a", key, item],
+# ["e", key, [items]], ["i", key, by], ["d", key].
+_OP_CODES = {"set": "s", "append": "a", "extend": "e", "increment": "i", "delete": "d"}
+_OP_FIELDS = {"set": "value", "append": "value", "extend": "values", "increment": "by"}
 
-def _fmt_ops(ops: list[dict[str, Any]], enc: Callable[[Any], str]) -> str:
-    parts = []
+
+def compact_ops(ops: list[dict[str, Any]]) -> list[list[Any]]:
+    """Dict ops (what the client builds and redaction/capping edit) as the short arrays we write."""
+    out: list[list[Any]] = []
     for op in ops:
         kind = op["op"]
-        v: Any = op.get("value", op.get("by"))
-        t = type(v)
-        if kind == "delete":
-            parts.append(f'{{"op":"delete","key":{_jstr(op["key"])}}}')
-        elif t is int or (t is float and math.isfinite(v)):
-            field = "by" if kind == "increment" else "value"
-            parts.append(f'{{"op":{_jstr(kind)},"key":{_jstr(op["key"])},"{field}":{v!r}}}')
-        elif t is str and kind != "increment":
-            parts.append(f'{{"op":{_jstr(kind)},"key":{_jstr(op["key"])},"value":{_jstr(v)}}}')
+        field = _OP_FIELDS.get(kind)
+        if field is None:
+            out.append([_OP_CODES.get(kind, kind), op["key"]])
         else:
-            parts.append(enc(op))
-    return "[" + ",".join(parts) + "]"
+            out.append([_OP_CODES[kind], op["key"], op.get(field)])
+    return out
 
 
 def _fmt_end_entry(r: dict[str, Any], enc: Callable[[Any], str]) -> str:
-    result, exc, state, call = r["result"], r["exception"], r["state"], r.get("call_id")
-    delta = r.get("state_delta")
-    return (
-        f'{{"type":"end_entry","end_time":{_jstr(r["end_time"])},"action":{_jstr(r["action"])},'
-        f'"result":{"{}" if result == {} else enc(result)},'
-        f'"exception":{"null" if exc is None else _jstr(exc)},"state":{"null" if state is None else enc(state)},'
-        f'"sequence_id":{int(r["sequence_id"])}'
-        + (f',"state_delta":{_fmt_ops(delta, enc)}' if delta is not None else "")
-        + (f',"call_id":{_jstr(call)}}}' if call is not None else "}")
-    )
+    parts = [f'{{"type":"end_entry","end_time":{_jstr(r["end_time"])},"action":{_jstr(r["action"])}']
+    for key in ("result", "exception", "state"):
+        if key in r:
+            parts.append(f'"{key}":{enc(r[key])}')
+    parts.append(f'"sequence_id":{int(r["sequence_id"])}')
+    for key in ("state_delta", "call_id", "attempt", "will_retry"):
+        if key in r:
+            parts.append(f'"{key}":{enc(r[key])}')
+    return ",".join(parts) + "}"
 
 
 def _fmt_transition(r: dict[str, Any], enc: Callable[[Any], str]) -> str:
@@ -234,51 +243,60 @@ def _json_scalar(value: Any) -> str | None:
     return None  # floats: orjson's shortest form differs from repr; leave them to orjson
 
 
-def begin_entry_line(t: float, action: str, sequence_id: int, call_id: str | None) -> bytes | None:
-    """``{"type":"begin_entry",...}`` for a step without inputs, or None."""
+def begin_entry_line(t: float, action: str, sequence_id: int, null_call: bool = False) -> bytes | None:
+    """``{"type":"begin_entry",...}`` for a step without inputs (``"call_id":null`` when asked), or None."""
     if action.__class__ is not str or sequence_id.__class__ is not int:
         return None
     line = (
-        f'{{"type":"begin_entry","start_time":"{iso(t)}","action":{_jstr(action)},"inputs":{{}},'
-        f'"sequence_id":{sequence_id}'
+        f'{{"type":"begin_entry","start_time":"{iso(t)}","action":{_jstr(action)},"sequence_id":{sequence_id}'
     )
-    if call_id is not None:
-        line += f',"call_id":{_jstr(call_id)}'
+    if null_call:
+        line += ',"call_id":null'
     try:
         return (line + "}").encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate: the dict path escapes it
         return None
 
 
-def end_entry_line(
-    t: float, action: str, sequence_id: int, delta: list[dict[str, Any]], call_id: str | None
-) -> bytes | None:
+def end_entry_line(t: float, action: str, sequence_id: int, delta: list[dict[str, Any]]) -> bytes | None:
     """``{"type":"end_entry",...}`` of a successful step with result ``{}`` and ``delta``, or None."""
     if action.__class__ is not str or sequence_id.__class__ is not int:
         return None
     ops = []
     for op in delta:
         kind = op["op"]
+        key = op["key"]
+        if key.__class__ is not str:
+            return None
         if kind == "delete" and len(op) == 2:
-            ops.append(f'{{"op":"delete","key":{_jstr(op["key"])}}}')
+            ops.append(f'["d",{_jstr(key)}]')
             continue
         field = "by" if kind == "increment" else "value"
-        if len(op) != 3 or kind.__class__ is not str or op["key"].__class__ is not str or field not in op:
+        code = _OP_CODES.get(kind) if kind.__class__ is str else None
+        # appends take the record path: the writer counts them as state growth (snapshot policy)
+        if code is None or code == "e" or code == "a" or len(op) != 3 or field not in op:
             return None
         value = _json_scalar(op[field])
         if value is None:
             return None
-        ops.append(f'{{"op":{_jstr(kind)},"key":{_jstr(op["key"])},"{field}":{value}}}')
+        ops.append(f'["{code}",{_jstr(key)},{value}]')
     line = (
-        f'{{"type":"end_entry","end_time":"{iso(t)}","action":{_jstr(action)},"result":{{}},'
-        f'"exception":null,"state":null,"sequence_id":{sequence_id},"state_delta":[{",".join(ops)}]'
+        f'{{"type":"end_entry","end_time":"{iso(t)}","action":{_jstr(action)},'
+        f'"sequence_id":{sequence_id},"state_delta":[{",".join(ops)}]'
     )
-    if call_id is not None:
-        line += f',"call_id":{_jstr(call_id)}'
     try:
         return (line + "}").encode("utf-8")
     except UnicodeEncodeError:
         return None
+
+
+def _only_appends(ops: Any) -> bool:
+    if not ops or ops.__class__ is not list:
+        return False
+    for op in ops:
+        if op.__class__ is not dict or (op.get("op") != "append" and op.get("op") != "extend"):
+            return False
+    return True
 
 
 # Hand-written encoders for the per-step records (the generic encoder is ~3x slower); any error
@@ -433,14 +451,18 @@ class _Writer:
                 t = record.get(field)
                 if t.__class__ is float:
                     record[field] = iso(t)
+            grows = kind == "end_entry" and _only_appends(record.get("state_delta"))
             line = encode(record)
             if line is None:
                 continue
             if kind == "end_entry" and record.get("state") is not None:
                 target.last_snapshot_bytes = len(line) + 1
                 target.bytes_since_snapshot = 0
+                target.grown_since_snapshot = 0
             else:
                 target.bytes_since_snapshot += len(line) + 1
+                if grows:
+                    target.grown_since_snapshot += len(line) + 1
             pending = lines.get(target)
             if pending is None:
                 lines[target] = [line]
@@ -454,6 +476,9 @@ class _Writer:
         """One JSON line (no newline): orjson when installed, else hand-written/stdlib encoders."""
         if "__cap__" in record:
             cap_record(record, record.pop("__cap__"))
+        delta = record.get("state_delta")
+        if delta and delta[0].__class__ is dict:
+            record["state_delta"] = compact_ops(delta)
         if _orjson is not None:
             try:
                 return _orjson.dumps(record, default=self._default, option=_ORJSON_OPTIONS)  # type: ignore[no-any-return]

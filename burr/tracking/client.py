@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import itertools
 import json
 import os
 import re
 import threading
 import traceback
-import uuid
 from typing import TYPE_CHECKING, Any, Iterable
 
 from burr.core import _delta
@@ -26,6 +24,7 @@ from burr.system import IS_WINDOWS
 from burr.tracking import _records
 from burr.tracking._loader import DEFAULT_STORAGE_DIR, TrackingLoader, _check_app_id
 from burr.tracking._writer import WRITER, FileTarget, LogTarget, begin_entry_line, end_entry_line
+from burr.tracking._writer import iso as _writer_iso
 from burr.tracking._writer import now as _now  # time.time: hooks queue floats, the writer formats them
 from burr.tracking.base import SyncTrackingClient
 from burr.tracking.common import logs
@@ -38,15 +37,14 @@ METADATA_FILENAME = logs.METADATA_FILENAME
 LOG_FILENAME = logs.LOG_FILENAME
 CHILDREN_FILENAME = logs.CHILDREN_FILENAME
 
-# A periodic snapshot is written only once the log grew by this factor of the last snapshot's
-# size, which keeps a growing state (chat history) within ~3x its final size on disk.
+# A periodic snapshot is written only once the log grew by this factor of the state's size (the
+# last snapshot plus what appends added since): replaying to any step reads at most ~20x the
+# state, and a state that grows with the log (chat history) is not re-written over and over.
 SNAPSHOT_GROWTH = 20
 _MAX_TRACKED_APPS = 10_000
 _SEQ, _PRIOR = logs.SEQUENCE_ID_KEY, logs.PRIOR_STEP_KEY
-_MISSING = object()
+_MISSING: Any = object()
 _SINGLE_STEP_METHODS = ("step", "astep")
-_CALL_PREFIX = uuid.uuid4().hex[:8]
-_call_counter = itertools.count()
 
 
 class _NoTransitionHook:
@@ -73,14 +71,28 @@ class StreamState:
 class _App:
     """What the tracker remembers about one app's log between hooks."""
 
-    __slots__ = ("dir", "log", "last_state_id", "steps_since_snapshot", "call_id", "alive")
+    __slots__ = (
+        "dir",
+        "log",
+        "last_state_id",
+        "steps_since_snapshot",
+        "in_call",
+        "last_seq",
+        "file_unknown",
+        "alive",
+    )
 
     def __init__(self, app_dir: str, log: LogTarget | None = None) -> None:
         self.dir = app_dir
         self.log = log if log is not None else LogTarget(os.path.join(app_dir, LOG_FILENAME))
         self.last_state_id: int | None = None
         self.steps_since_snapshot = 0
-        self.call_id: str | None = None
+        self.in_call = False
+        # Lean records leave implied values out (docs/tracking-format.md): the sequence id of the
+        # last end_entry we wrote (_MISSING: none yet), and whether the file may end inside a call
+        # someone else opened (a crashed process), so a bare step must say "call_id": null.
+        self.last_seq: Any = _MISSING
+        self.file_unknown = True
         self.alive = True  # False once replaced in _APPS (clients then look it up again)
 
 
@@ -252,7 +264,7 @@ class LocalTrackingClient(
             "parent_pointer": _records.pointer(parent_pointer),
             "spawning_parent_pointer": _records.pointer(spawning_parent_pointer),
             "burr_format": logs.FORMAT_VERSION,
-            "created_at": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+            "created_at": _writer_iso(_now()),
         }
         WRITER.put(FileTarget(os.path.join(app_dir, METADATA_FILENAME)), _metadata_writer(app_dir, metadata))
         for ptr, kind in ((parent_pointer, "fork"), (spawning_parent_pointer, "spawn_start")):
@@ -284,17 +296,15 @@ class LocalTrackingClient(
         if name in _SINGLE_STEP_METHODS:
             return
         app = self._app(app_id)
-        app.call_id = f"{_CALL_PREFIX}.{next(_call_counter)}"
-        self._put(
-            app,
-            {
-                "type": "begin_call",
-                "call_id": app.call_id,
-                "method": name,
-                "start_time": _now(),
-                "sequence_id": state.get(_SEQ) if state is not None else None,
-            },
-        )
+        app.in_call = True
+        app.file_unknown = False  # a reader's open call is now this one
+        record: dict[str, Any] = {"type": "begin_call", "start_time": _now()}
+        if name != "run":
+            record["method"] = name
+        seq = state.get(_SEQ) if state is not None else None
+        if seq != app.last_seq or app.last_seq is _MISSING:
+            record["sequence_id"] = seq
+        self._put(app, record)
 
     def post_run_execute_call(
         self,
@@ -307,18 +317,15 @@ class LocalTrackingClient(
         **future_kwargs: Any,
     ) -> None:
         app = self._app(app_id)
-        if app.call_id is not None:
-            self._put(
-                app,
-                {
-                    "type": "end_call",
-                    "call_id": app.call_id,
-                    "end_time": _now(),
-                    "exception": _format_exception(exception),
-                    "sequence_id": state.get(_SEQ) if state is not None else None,
-                },
-            )
-            app.call_id = None
+        if app.in_call:
+            record: dict[str, Any] = {"type": "end_call", "end_time": _now()}
+            if exception is not None:
+                record["exception"] = _format_exception(exception)
+            seq = state.get(_SEQ) if state is not None else None
+            if seq != app.last_seq or app.last_seq is _MISSING:
+                record["sequence_id"] = seq
+            self._put(app, record)
+            app.in_call = False
             WRITER.flush()  # a halt: make the call's records visible to readers now
 
     # -- steps -----------------------------------------------------------------------------------
@@ -335,24 +342,23 @@ class LocalTrackingClient(
         **future_kwargs: Any,
     ) -> None:
         app = self._app(app_id)
+        null_call = app.file_unknown and not app.in_call
         attempt = future_kwargs.get("attempt")
         if not inputs and self.max_value_bytes is None and (attempt is None or not attempt > 1):
-            line = begin_entry_line(_now(), action.name, sequence_id, app.call_id)
+            line = begin_entry_line(_now(), action.name, sequence_id, null_call)
             if line is not None:
+                app.file_unknown = False
                 WRITER.put(app.log, line)
                 return
-        record = {
-            "type": "begin_entry",
-            "start_time": _now(),
-            "action": action.name,
-            "inputs": _records.mapping(inputs, "input", self._redact, self.serde_kwargs, skip_dunder=True)
-            if inputs
-            else {},
-            "sequence_id": sequence_id,
-        }
-        if app.call_id is not None:
-            record["call_id"] = app.call_id
-        attempt = future_kwargs.get("attempt")
+        record: dict[str, Any] = {"type": "begin_entry", "start_time": _now(), "action": action.name}
+        if inputs:  # omitted when empty (lean records: readers restore {})
+            mapped = _records.mapping(inputs, "input", self._redact, self.serde_kwargs, skip_dunder=True)
+            if mapped != {}:
+                record["inputs"] = mapped
+        record["sequence_id"] = sequence_id
+        if null_call:
+            record["call_id"] = None
+            app.file_unknown = False
         if attempt is not None and attempt > 1:
             record["attempt"] = attempt
         self._put(app, record)
@@ -384,23 +390,25 @@ class LocalTrackingClient(
             and not (future_kwargs.get("attempt") or 0) > 1
             and not future_kwargs.get("will_retry")
         ):
-            line = end_entry_line(t, name, sequence_id, delta, app.call_id)
+            line = end_entry_line(t, name, sequence_id, delta)
             if line is not None:  # a plain step: the line is ready (else the record below)
                 app.steps_since_snapshot += 1
                 app.last_state_id = state._vid if type(state) is State else None
+                app.last_seq = sequence_id
                 WRITER.put(app.log, line)
                 return
-        record: dict[str, Any] = {
-            "type": "end_entry",
-            "end_time": t,
-            "action": name,
-            "result": _records.mapping(result, "result field", self._redact, self.serde_kwargs)
-            if result
-            else result,
-            "exception": None if exception is None else _format_exception(exception),
-            "state": None,
-            "sequence_id": sequence_id,
-        }
+        # lean record: result {}, exception null and state null are left out (readers restore them)
+        record: dict[str, Any] = {"type": "end_entry", "end_time": t, "action": name}
+        if result.__class__ is not dict or result:
+            record["result"] = (
+                _records.mapping(result, "result field", self._redact, self.serde_kwargs)
+                if result
+                else result
+            )
+        if exception is not None:
+            record["exception"] = _format_exception(exception)
+        record["sequence_id"] = sequence_id
+        app.last_seq = sequence_id
         if delta is None:
             record["state"] = _records.snapshot(state, self._redact, self.serde_kwargs)
             app.steps_since_snapshot = 0
@@ -409,8 +417,6 @@ class LocalTrackingClient(
             record["state_delta"] = delta
             app.steps_since_snapshot += 1
         app.last_state_id = state._vid if type(state) is State else None  # = _delta.state_id(state)
-        if app.call_id is not None:
-            record["call_id"] = app.call_id
         _record_attempt(record, future_kwargs)
         self._put(app, record)
         if exception is not None:
@@ -425,7 +431,10 @@ class LocalTrackingClient(
             return None
         if app.steps_since_snapshot >= self.snapshot_every:
             last = app.log.last_snapshot_bytes  # None while our last snapshot is not encoded yet
-            if last is not None and app.log.bytes_since_snapshot >= SNAPSHOT_GROWTH * last:
+            log = app.log
+            if last is not None and log.bytes_since_snapshot >= SNAPSHOT_GROWTH * (
+                last + log.grown_since_snapshot
+            ):
                 return None
         if state._vid == since:
             ops: list[Any] = []
@@ -631,7 +640,7 @@ class LocalTrackingClient(
                 "items_streamed": (stream.count or 0) if stream is not None else 0,
             },
         )
-        if app.call_id is None:
+        if not app.in_call:
             WRITER.flush()  # fired after the call ended: keep the halt guarantee
 
 

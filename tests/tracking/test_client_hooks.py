@@ -142,7 +142,7 @@ def test_metadata_json_is_format_2_with_utc_created_at(client: LocalTrackingClie
     client.flush()
     meta = json.loads(pathlib.Path(client.storage_dir, "app", "metadata.json").read_text())
     assert meta["burr_format"] == 2 and meta["partition_key"] == "user-1"
-    assert meta["created_at"].endswith("+00:00")
+    assert meta["created_at"].endswith("Z")
 
 
 def test_first_end_entry_is_a_snapshot_then_deltas(client: LocalTrackingClient) -> None:
@@ -211,7 +211,7 @@ def test_timestamps_are_utc(client: LocalTrackingClient) -> None:
     for r in records(client):
         for key in ("start_time", "end_time"):
             if key in r:
-                assert r[key].endswith("+00:00")
+                assert r[key].endswith("Z")
 
 
 def test_call_records_wrap_run_and_tag_entries(client: LocalTrackingClient) -> None:
@@ -284,9 +284,7 @@ def test_span_and_attribute_records(client: LocalTrackingClient) -> None:
         ("end_span", "0:0"),
     ]
     assert (
-        recs[1]["parent_span_id"] == "0:0"
-        and recs[2]["value"] == 1
-        and recs[2]["time_logged"].endswith("+00:00")
+        recs[1]["parent_span_id"] == "0:0" and recs[2]["value"] == 1 and recs[2]["time_logged"].endswith("Z")
     )
 
 

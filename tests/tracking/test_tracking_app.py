@@ -341,5 +341,9 @@ def test_retried_step_records_each_attempt(tmp_path):
     )
     app.run(halt_after=["flaky"])
     records = logs.read_log(str(tmp_path / "retries" / "a1" / "log.jsonl")).records
-    ends = [(r.get("attempt"), r.get("will_retry"), r["exception"] is None) for r in records if r["type"] == "end_entry"]
+    ends = [
+        (r.get("attempt"), r.get("will_retry"), r["exception"] is None)
+        for r in records
+        if r["type"] == "end_entry"
+    ]
     assert ends == [(1, True, False), (2, True, False), (3, None, True)]

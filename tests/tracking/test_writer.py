@@ -54,8 +54,8 @@ def test_queued_records_are_written_within_flush_interval(tmp_path: pathlib.Path
 
 
 def test_iso_timestamps_are_utc_with_microseconds() -> None:
-    assert _writer.iso(1700000000.123456) == "2023-11-14T22:13:20.123456+00:00"
-    assert _writer.iso(1700000000.9999996) == "2023-11-14T22:13:21.000000+00:00"
+    assert _writer.iso(1700000000.123456) == "2023-11-14T22:13:20.123456Z"
+    assert _writer.iso(1700000000.9999996) == "2023-11-14T22:13:21.000000Z"
 
 
 def test_nan_is_stored_as_null(tmp_path: pathlib.Path) -> None:

@@ -37,6 +37,7 @@ class LogReadResult:
 
 
 def _parse_lines(data: bytes, base_offset: int, path: str, warnings: list[str]) -> Iterator[dict[str, Any]]:
+    context = LogContext()
     start = 0
     n = len(data)
     while start < n:
@@ -58,7 +59,7 @@ def _parse_lines(data: bytes, base_offset: int, path: str, warnings: list[str]) 
         if not isinstance(record, dict) or not isinstance(record.get("type"), str):
             warnings.append(f"{path}: skipped the line at byte {offset}: not a record (no 'type' field).")
             continue
-        yield record
+        yield context.normalize(record, offset)
 
 
 def _complete_end(data: bytes) -> int:
@@ -74,6 +75,97 @@ def _complete_end(data: bytes) -> int:
     except ValueError:
         return last + 1
     return len(data)  # a complete record whose writer simply left off the final newline
+
+
+# -- lean format-2 records -> the full shape --------------------------------------------------------
+# A format-2 writer leaves out what a reader can restore (docs/tracking-format.md, "Lean records"):
+# fields at their default, call ids and sequence ids implied by neighbouring records, and it writes
+# state-delta ops as short arrays. ``fill_defaults`` restores the per-record part; ``LogContext``
+# the part that needs the records before it. Both accept the full shape unchanged.
+
+_COMPACT_OPS = {"s": "set", "a": "append", "e": "extend", "d": "delete", "i": "increment"}
+_OP_VALUE_FIELD = {"set": "value", "append": "value", "extend": "values", "increment": "by"}
+
+
+def expand_op(op: Any) -> Any:
+    """A delta op as a dict: ``["a", key, item]`` -> ``{"op": "append", "key": key, "value": item}``."""
+    if not isinstance(op, list) or len(op) < 2:
+        return op
+    kind: Any = op[0]
+    if not isinstance(kind, str):
+        return {"op": kind, "key": op[1]}  # apply_delta reports it as an unknown op
+    kind = _COMPACT_OPS.get(kind, kind)
+    out = {"op": kind, "key": op[1]}
+    field = _OP_VALUE_FIELD.get(kind)
+    if field is not None and len(op) > 2:
+        out[field] = op[2]
+    return out
+
+
+def fill_defaults(record: dict[str, Any]) -> dict[str, Any]:
+    """Put back the fields a lean format-2 record omits at their default (in place; returns it).
+
+    ``begin_entry``: ``inputs`` {}; ``end_entry``: ``result`` {}, ``exception`` null, ``state``
+    null, compact ``state_delta`` ops as dicts; ``begin_call``: ``method`` "run"; ``end_call``:
+    ``exception`` null. Records of any other type, and complete records, are returned as they are.
+    """
+    kind = record.get("type")
+    if kind == "end_entry":
+        if "result" not in record:
+            record["result"] = {}
+        if "exception" not in record:
+            record["exception"] = None
+        if "state" not in record:
+            record["state"] = None
+        delta = record.get("state_delta")
+        if delta and isinstance(delta, list) and isinstance(delta[0], list):
+            record["state_delta"] = [expand_op(op) for op in delta]
+    elif kind == "begin_entry":
+        if "inputs" not in record:
+            record["inputs"] = {}
+    elif kind == "begin_call":
+        if "method" not in record:
+            record["method"] = "run"
+    elif kind == "end_call" and "exception" not in record:
+        record["exception"] = None
+    return record
+
+
+class LogContext:
+    """Restores what lean records leave to their position in the file (one instance per read).
+
+    - ``begin_call`` without ``call_id``: the id is ``"@<byte offset of the record>"`` (unique
+      and stable within the file); ``end_call`` without one closes the open call and takes its id.
+    - ``begin_entry``/``end_entry`` without ``call_id``: the open call's (None outside calls). An
+      entry with an explicit ``call_id`` (null after a crashed call) ends any other open call.
+    - ``begin_call``/``end_call`` without ``sequence_id``: that of the last ``end_entry`` before
+      them (None when reading starts after it, e.g. from an offset).
+    """
+
+    def __init__(self) -> None:
+        self.open_call: str | None = None
+        self.last_sequence_id: int | None = None
+
+    def normalize(self, record: dict[str, Any], offset: int = 0) -> dict[str, Any]:
+        kind = record.get("type")
+        if kind == "begin_entry" or kind == "end_entry":
+            if "call_id" in record:
+                if record["call_id"] != self.open_call:
+                    self.open_call = None
+            else:
+                record["call_id"] = self.open_call
+            if kind == "end_entry" and isinstance(record.get("sequence_id"), int):
+                self.last_sequence_id = record["sequence_id"]
+        elif kind == "begin_call":
+            record.setdefault("call_id", f"@{offset}")
+            record.setdefault("sequence_id", self.last_sequence_id)
+            self.open_call = record["call_id"]
+        elif kind == "end_call":
+            if "call_id" not in record:
+                record["call_id"] = self.open_call
+            record.setdefault("sequence_id", self.last_sequence_id)
+            self.open_call = None
+        return fill_defaults(record)
 
 
 def iter_log(path: str, warnings: list[str] | None = None, offset: int = 0) -> Iterator[dict[str, Any]]:
@@ -132,6 +224,8 @@ def apply_delta(
     if record.get("exception") is None and record.get("action") is not None:
         serialized[PRIOR_STEP_KEY] = record["action"]
     for op in record.get("state_delta") or ():
+        if isinstance(op, list):
+            op = expand_op(op)
         kind, key = op.get("op"), op.get("key")
         if kind == "set":
             serialized[key] = op.get("value")

@@ -104,7 +104,7 @@ class BeginEntryModel(IdentifyingModel):
     type: Literal["begin_entry"] = "begin_entry"
     start_time: datetime.datetime
     action: str
-    inputs: dict[str, Any]
+    inputs: dict[str, Any] = pydantic.Field(default_factory=dict)
     sequence_id: int
     call_id: str | None = None
 
@@ -113,9 +113,9 @@ class EndEntryModel(IdentifyingModel):
     type: Literal["end_entry"] = "end_entry"
     end_time: datetime.datetime
     action: str
-    result: dict[str, Any] | None
-    exception: str | None
-    state: dict[str, Any] | None  # a full snapshot, or None when state_delta is given
+    result: dict[str, Any] | None = pydantic.Field(default_factory=dict)
+    exception: str | None = None
+    state: dict[str, Any] | None = None  # a full snapshot, or None when state_delta is given
     sequence_id: int
     state_delta: list[dict[str, Any]] | None = None
     call_id: str | None = None
@@ -179,18 +179,18 @@ class EndStreamModel(_SpanRecord):
 
 class BeginCallModel(IdentifyingModel):
     type: Literal["begin_call"] = "begin_call"
-    call_id: str
-    method: str
+    call_id: str | None = None  # lean records: assigned by logs.read_log from the record's position
+    method: str = "run"
     start_time: datetime.datetime
-    sequence_id: int | None
+    sequence_id: int | None = None
 
 
 class EndCallModel(IdentifyingModel):
     type: Literal["end_call"] = "end_call"
-    call_id: str
+    call_id: str | None = None
     end_time: datetime.datetime
-    exception: str | None
-    sequence_id: int | None
+    exception: str | None = None
+    sequence_id: int | None = None
 
 
 class TransitionEvaluationModel(IdentifyingModel):
@@ -222,6 +222,10 @@ LOG_RECORD_MODELS: dict[str, type[IdentifyingModel]] = {
 
 
 def parse_log_record(record: dict[str, Any]) -> IdentifyingModel | None:
-    """The model for one ``log.jsonl`` record, or None for an unknown type."""
+    """The model for one ``log.jsonl`` record, or None for an unknown type.
+
+    Lean format-2 fields are filled in (``logs.fill_defaults``); ids implied by a record's position
+    (call ids, call sequence ids) come only from ``logs.read_log``/``iter_log``, so pass their records.
+    """
     model = LOG_RECORD_MODELS.get(record.get("type", ""))
-    return model.model_validate(record) if model is not None else None
+    return model.model_validate(logs.fill_defaults(dict(record))) if model is not None else None

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from burr.tracking.common.logs import implied_transition, read_graph, read_metadata, state_at
+from burr.tracking.common.logs import fill_defaults, implied_transition, read_graph, read_metadata, state_at
 
-__all__ = ["implied_transition", "read_graph", "read_metadata", "state_at"]
+__all__ = ["fill_defaults", "implied_transition", "read_graph", "read_metadata", "state_at"]

@@ -121,11 +121,12 @@ def split_lines(data: bytes, base: int) -> Iterator[tuple[int, bytes]]:
 
 
 def parse_line(line: bytes) -> tuple[dict[str, Any] | None, str | None]:
-    """A record, or a warning. A torn line glued to the next record keeps the record."""
+    """A record (lean format-2 fields filled in), or a warning. A torn line glued to the next record
+    keeps the record."""
     try:
         rec = json.loads(line)
         if isinstance(rec, dict):
-            return rec, None
+            return _reader.fill_defaults(rec), None
         return None, "line is not a JSON object; skipped"
     except ValueError:
         pass
@@ -134,7 +135,7 @@ def parse_line(line: bytes) -> tuple[dict[str, Any] | None, str | None]:
         try:
             rec = json.loads(line[cut:])
             if isinstance(rec, dict):
-                return rec, f"torn line: dropped {cut} bytes of an incomplete record"
+                return _reader.fill_defaults(rec), f"torn line: dropped {cut} bytes of an incomplete record"
         except ValueError:
             pass
     preview = line[:60].decode("utf-8", errors="replace")

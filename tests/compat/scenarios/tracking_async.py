@@ -13,10 +13,10 @@ from burr.core.action import streaming_action
 from burr.tracking import LocalTrackingClient
 from burr.visibility import TracerFactory
 
-try:
-    from burr.tracking.common.logs import iter_states
+try:  # ours: lean format-2 records; our reader restores their full shape
+    from burr.tracking.common.logs import iter_states, read_log
 except ImportError:
-    iter_states = None
+    iter_states = read_log = None
 
 logging.disable(logging.CRITICAL)
 out = Out()
@@ -45,8 +45,11 @@ async def astream(state: State):
 
 
 def load(path):
-    with open(path) as f:
-        records = [json.loads(line) for line in f if line.strip()]
+    if read_log is not None:
+        records = read_log(path).records
+    else:
+        with open(path) as f:
+            records = [json.loads(line) for line in f if line.strip()]
     rebuilt = [s for s, _ in iter_states(records)] if iter_states else None
     res, i = [], 0
     for r in records:

@@ -16,10 +16,10 @@ from burr.core.action import streaming_action
 from burr.tracking import LocalTrackingClient
 from burr.visibility import TracerFactory
 
-try:  # ours: end_entry may carry a state delta; rebuild full states with the reader
-    from burr.tracking.common.logs import iter_states
+try:  # ours: lean records and state deltas; our reader restores full records and states
+    from burr.tracking.common.logs import iter_states, read_log
 except ImportError:  # Apache Burr: every end_entry carries the full state
-    iter_states = None
+    iter_states = read_log = None
 
 out = Out()
 TIME_KEYS = {"start_time", "end_time", "time_logged", "stream_init_time", "first_item_time", "event_time"}
@@ -75,8 +75,11 @@ def flush(client):
 
 
 def normalise_log(path):
-    with open(path) as f:
-        records = [json.loads(line) for line in f if line.strip()]
+    if read_log is not None:
+        records = read_log(path).records
+    else:
+        with open(path) as f:
+            records = [json.loads(line) for line in f if line.strip()]
     outr = [dict(r) for r in records if r["type"] not in FORMAT2_TYPES]
     # rebuild states in order (iter_states yields end_entries in file order)
     rebuilt = [s for s, _ in iter_states(records)] if iter_states is not None else None

@@ -1,0 +1,144 @@
+"""SQLite loads a step's whole delta chain in one query and one json.loads (the bulk path);
+it must give exactly what decoding the rows one by one gives, and fall back to it for odd rows."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from persist_helpers import chat_states
+
+from burr.core.persistence import PersistedDataError, SQLitePersister
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures/apache-burr-0.43/apache-burr-persister.sqlite"
+
+
+def _stored(tmp_path: Path, n: int = 40, **kwargs: Any) -> SQLitePersister:
+    p = SQLitePersister(str(tmp_path / "s.db"), "t", **kwargs)
+    p.initialize()
+    for s in chat_states(n):
+        p.save("pk", "app", s["__SEQUENCE_ID"], "chat", s, "completed")
+    return p
+
+
+def _row_by_row(p: SQLitePersister, pk: str, app_id: str, seq: int | None) -> Any:
+    return p._load_rows(pk, app_id, seq, p._sql if p._has_columns() else p._sql.legacy)
+
+
+def _same(a: Any, b: Any) -> None:
+    assert a is not None and b is not None
+    assert dict(a["state"]) == dict(b["state"])
+    assert (a["sequence_id"], a["position"], a["status"]) == (b["sequence_id"], b["position"], b["status"])
+
+
+def test_bulk_load_matches_row_by_row_for_every_step(tmp_path: Path) -> None:
+    p = _stored(tmp_path, snapshot_every=7)  # several snapshots, chains of every length
+    fresh = SQLitePersister(p.db_path, "t")
+    for seq in range(40):
+        _same(fresh.load("pk", "app", seq), _row_by_row(fresh, "pk", "app", seq))
+
+
+def test_bulk_load_of_latest_step_matches_row_by_row(tmp_path: Path) -> None:
+    p = _stored(tmp_path)
+    fresh = SQLitePersister(p.db_path, "t")
+    loaded = fresh.load("pk", "app")
+    _same(loaded, _row_by_row(fresh, "pk", "app", None))
+    assert len(loaded["state"]["chat"]) == 40
+
+
+def test_bulk_load_reads_a_long_delta_chain(tmp_path: Path) -> None:
+    p = _stored(tmp_path, n=300)
+    kinds = [r[0] for r in p.connection.execute("SELECT snapshot_sequence_id IS NULL FROM t")]
+    assert kinds.count(0) > 200  # mostly deltas
+    loaded = SQLitePersister(p.db_path, "t").load("pk", "app")
+    assert loaded["state"]["chat"] == chat_states(300)[-1]["chat"]
+    assert loaded["state"]["turns"] == 300
+
+
+def test_bulk_load_matches_row_by_row_on_apache_burr_rows(tmp_path: Path) -> None:
+    db = tmp_path / "apache.db"
+    shutil.copy(FIXTURE, db)
+    p = SQLitePersister(str(db), "burr_state")
+    keys = p.connection.execute("SELECT DISTINCT partition_key, app_id, sequence_id FROM burr_state").fetchall()
+    assert keys
+    for pk, app_id, seq in keys:
+        _same(p.load(pk, app_id, seq), _row_by_row(p, pk, app_id, seq))
+
+
+def test_first_save_after_bulk_load_is_a_delta(tmp_path: Path) -> None:
+    p = _stored(tmp_path, n=10)
+    fresh = SQLitePersister(p.db_path, "t")
+    state = fresh.load("pk", "app")["state"]
+    nxt = chat_states(1, start=state)[0]
+    fresh.save("pk", "app", 10, "chat", nxt, "completed")
+    snap = fresh.connection.execute("SELECT snapshot_sequence_id FROM t WHERE sequence_id = 10").fetchone()[0]
+    assert snap is not None
+    assert fresh.load("pk", "app")["state"]["turns"] == 11
+
+
+def test_sequence_id_from_an_earlier_row_is_kept(tmp_path: Path) -> None:
+    # the target row has no "r" record: the sequence id and prior step come from the row before
+    p = _stored(tmp_path, n=8)
+    p.connection.execute("""UPDATE t SET state = '[["a","chat",{"x":1}]]' WHERE sequence_id = 7""")
+    fresh = SQLitePersister(p.db_path, "t")
+    loaded = fresh.load("pk", "app")
+    assert loaded["state"]["__SEQUENCE_ID"] == 6
+    assert loaded["state"]["chat"][-1] == {"x": 1}
+    _same(loaded, _row_by_row(fresh, "pk", "app", None))
+
+
+@pytest.mark.parametrize(
+    "payload, why",
+    [("[[\"a\",\"chat\"", "not valid JSON"), ('{"not": "a list"}', "list of changes")],
+)
+def test_corrupt_delta_row_in_the_middle_names_app_step_and_row(tmp_path: Path, payload: str, why: str) -> None:
+    p = _stored(tmp_path, n=8)
+    p.connection.execute("UPDATE t SET state = ? WHERE sequence_id = 4", (payload,))
+    with pytest.raises(PersistedDataError, match=rf"step 7 of app 'app'.*row 4.*{why}|step 7 of app 'app'.*{why}"):
+        SQLitePersister(p.db_path, "t").load("pk", "app")
+
+
+def test_delta_of_a_missing_snapshot_is_reported(tmp_path: Path) -> None:
+    p = _stored(tmp_path, n=8)
+    snap = p.connection.execute("SELECT snapshot_sequence_id FROM t WHERE sequence_id = 7").fetchone()[0]
+    assert snap is not None
+    p.connection.execute("DELETE FROM t WHERE sequence_id = ?", (snap,))
+    with pytest.raises(PersistedDataError, match=r"step 7 of app 'app'.*snapshot.*missing"):
+        SQLitePersister(p.db_path, "t").load("pk", "app")
+
+
+def test_newer_format_delta_in_the_middle_is_reported(tmp_path: Path) -> None:
+    p = _stored(tmp_path, n=8)
+    p.connection.execute("UPDATE t SET format_version = 9 WHERE sequence_id = 3")
+    with pytest.raises(PersistedDataError, match=r"step 7 of app 'app'.*row 3.*newer burr"):
+        SQLitePersister(p.db_path, "t").load("pk", "app")
+
+
+def test_wal_is_bounded_by_default(tmp_path: Path) -> None:
+    p = SQLitePersister(str(tmp_path / "s.db"))
+    assert p.connection.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 64
+    assert p.connection.execute("PRAGMA journal_size_limit").fetchone()[0] == 128 * 1024
+
+
+def test_wal_limits_are_configurable(tmp_path: Path) -> None:
+    p = SQLitePersister(str(tmp_path / "s.db"), wal_autocheckpoint=1000, journal_size_limit=-1)
+    assert p.connection.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
+    assert p.connection.execute("PRAGMA journal_size_limit").fetchone()[0] == -1
+    copy = p.copy()
+    assert copy.connection.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
+
+
+def test_wal_limits_apply_to_a_passed_connection_only_when_given(tmp_path: Path) -> None:
+    conn = sqlite3.connect(str(tmp_path / "s.db"))
+    SQLitePersister("unused", connection=conn)
+    assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000  # SQLite's default
+    SQLitePersister("unused", connection=conn, wal_autocheckpoint=50)
+    assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 50
+
+
+def test_invalid_wal_limit_is_rejected(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="wal_autocheckpoint"):
+        SQLitePersister(str(tmp_path / "s.db"), wal_autocheckpoint="64; DROP TABLE t")  # type: ignore[arg-type]
