@@ -44,6 +44,7 @@ logger = logging.getLogger(__name__)
 # pages (256 KiB with 4 KiB pages) and truncate the file back to 128 KiB after a checkpoint.
 # See docs/persistence.md for the trade-off (a checkpoint copies pages into the database file).
 DEFAULT_WAL_AUTOCHECKPOINT = 64
+_REFUSED = object()  # the bulk load declined a chain: decode it row by row
 DEFAULT_JOURNAL_SIZE_LIMIT = 128 * 1024
 
 _DIALECT = SQLITE_DIALECT
@@ -344,46 +345,58 @@ class SQLitePersister(persistence.BaseStatePersister):
         pk = self._pk(partition_key)
         conn = self.connection
         try:
-            columns = self._has_columns()
-            sql = self._sql if columns else self._sql.legacy
             if app_id is None:
+                sql = self._sql if self._has_columns() else self._sql.legacy
                 found = conn.execute(sql.latest_app, (pk,)).fetchone()
                 if found is None:
                     return None
                 app_id = found[0]
-            if columns:
-                # the step and its whole delta chain in one query and one json.loads
-                if sequence_id is None:
-                    target = conn.execute(sql.target_latest, (pk, app_id)).fetchone()
+            if self._columns is not False:
+                try:
+                    loaded = self._load_bulk(pk, app_id, sequence_id)
+                except sqlite3.OperationalError as e:
+                    if "no such column" not in str(e):
+                        raise
+                    self._columns = False  # an Apache Burr table we have not written to yet
                 else:
-                    target = conn.execute(sql.target_exact, (pk, app_id, sequence_id)).fetchone()
-                if target is None:
-                    return None
-                seq, position, status, created_at, snap = target
-                start = seq if snap is None else snap
-                rows = conn.execute(sql.chain_flagged, (start, start, pk, app_id, start, seq)).fetchall()
-                state = None
-                if chain_is_plain(rows):
-                    # one json.loads for the chain (SQLite hands rows over faster than group_concat joins them)
-                    text = join_chain([r[0] for r in rows])
-                    state = self._checkpoints.decode_bulk(
-                        pk, app_id, seq, position, text, len(rows), start, len(rows[0][0])
-                    )
-                if state is not None:
-                    return persistence.PersistedStateData(
-                        partition_key=pk,
-                        app_id=app_id,
-                        sequence_id=seq,
-                        position=position,
-                        state=state,
-                        created_at=created_at,
-                        status=status,
-                    )
-            return self._load_rows(pk, app_id, sequence_id, sql)
+                    self._columns = True  # the query read our columns
+                    if loaded is not _REFUSED:
+                        return loaded  # type: ignore[no-any-return]
+            return self._load_rows(pk, app_id, sequence_id, self._sql if self._columns else self._sql.legacy)
         except sqlite3.OperationalError as e:
             if "no such table" in str(e):
                 self._raise_uninitialized()
             raise
+
+    def _load_bulk(self, pk: str, app_id: str, sequence_id: int | None) -> Any:
+        """The step and its whole delta chain in one query and one ``json.loads``; ``_REFUSED``
+        when the rows are not a plain chain (``_load_rows`` then names the bad row)."""
+        conn, sql = self.connection, self._sql
+        if sequence_id is None:
+            target = conn.execute(sql.target_latest, (pk, app_id)).fetchone()
+        else:
+            target = conn.execute(sql.target_exact, (pk, app_id, sequence_id)).fetchone()
+        if target is None:
+            return None
+        seq, position, status, created_at, snap = target
+        start = seq if snap is None else snap
+        rows = conn.execute(sql.chain_flagged, (start, start, pk, app_id, start, seq)).fetchall()
+        if not chain_is_plain(rows):
+            return _REFUSED
+        # joined here: SQLite hands rows over faster than its group_concat builds one string
+        text = join_chain([r[0] for r in rows])
+        state = self._checkpoints.decode_bulk(pk, app_id, seq, position, text, len(rows), start, len(rows[0][0]))
+        if state is None:
+            return _REFUSED
+        return persistence.PersistedStateData(
+            partition_key=pk,
+            app_id=app_id,
+            sequence_id=seq,
+            position=position,
+            state=state,
+            created_at=created_at,
+            status=status,
+        )
 
     def _load_rows(
         self, pk: str, app_id: str, sequence_id: int | None, sql: Any

@@ -134,6 +134,8 @@ def _bulk_query(table: str, p: str, d: SQLDialect, where: str) -> str:
         f"FROM ({target}) h JOIN {table} t ON t.partition_key = {p} AND t.app_id = {p} "
         f"AND t.sequence_id BETWEEN {start} AND h.seq"
     )
+    if d.agg is None:
+        return ""
     agg = d.agg.format(state=d.state_text("state"), order=" ORDER BY s")
     heads = "MAX(h.seq), MAX(h.pos), MAX(h.st), MAX(h.ca), COUNT(*), SUM(odd), MIN(s), MAX(snap_len)"
     return f"SELECT {heads}, {agg} FROM ({inner}) h"
@@ -215,8 +217,9 @@ class SQLDialect:
     value_casts: tuple[str, ...] = ("",) * 8  # PostgreSQL needs the INSERT ... SELECT parameters typed
     select_from: str = ""  # MySQL wants "SELECT ... FROM DUAL WHERE ..."
     extra_ddl: tuple[str, ...] = ()  # more statements run by initialize ({table}, {index} filled in)
-    # the string aggregate building "[payload,payload,...]" in order ({order}: " ORDER BY s")
-    agg: str = "'[' || group_concat({state}, ','{order}) || ']'"
+    # the string aggregate building "[payload,payload,...]" in order ({order}: " ORDER BY s");
+    # None: it takes no ORDER BY (SQLite before 3.44), so loads join the ordered rows themselves
+    agg: str | None = None
     length_fn: str = "LENGTH"  # characters of a text value
 
     def state_text(self, column: str) -> str:

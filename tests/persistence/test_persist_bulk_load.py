@@ -142,3 +142,72 @@ def test_wal_limits_apply_to_a_passed_connection_only_when_given(tmp_path: Path)
 def test_invalid_wal_limit_is_rejected(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="wal_autocheckpoint"):
         SQLitePersister(str(tmp_path / "s.db"), wal_autocheckpoint="64; DROP TABLE t")  # type: ignore[arg-type]
+
+
+# -- the client/server SQL backends (one aggregate query) and async SQLite ------------------------
+
+SQL_BACKENDS = ["sqlite", "postgresql", "mysql"]
+
+
+def _save_chat(p: Any, n: int) -> None:
+    for s in chat_states(n):
+        p.save("pk", "app", s["__SEQUENCE_ID"], "chat", s, "completed")
+
+
+@pytest.mark.parametrize("backend", SQL_BACKENDS, indirect=True)
+def test_bulk_load_matches_row_by_row_on_each_sql_backend(backend: Any) -> None:
+    from burr.core._checkpoint import Checkpointer
+    from burr.core._sql import chain_params, chain_rows
+    from burr.integrations.persisters._plan import run_sync
+
+    p = backend.make(snapshot_every=7)
+    _save_chat(p, 30)
+    fresh = backend.make()
+    for seq in range(30):
+        if backend.kind == "sqlite":
+            bulk = fresh._load_bulk("pk", "app", seq)
+            rows = _row_by_row(fresh, "pk", "app", seq)
+        else:
+            bulk = run_sync(fresh._load_bulk("pk", "app", seq))
+            chain = fresh._fetch(fresh._sql.chain_exact, chain_params(False, "pk", "app", seq))
+            rows = {**bulk, "state": Checkpointer().decode("pk", "app", chain_rows(chain))}
+            fresh._end_read()
+        assert isinstance(bulk, dict), f"step {seq}: the bulk path declined a plain chain"
+        _same(bulk, rows)
+    assert len(fresh.load("pk", "app")["state"]["chat"]) == 30
+
+
+@pytest.mark.parametrize("backend", ["mysql"], indirect=True)
+def test_truncated_group_concat_falls_back_to_row_by_row(backend: Any) -> None:
+    p = backend.make()
+    _save_chat(p, 30)
+    fresh = backend.make()
+    fresh.load("pk", "app")  # raises the session's limit once
+    fresh._fetch("SET SESSION group_concat_max_len = 300")  # as if something lowered it again
+    loaded = fresh.load("pk", "app")
+    assert loaded["state"]["chat"] == chat_states(30)[-1]["chat"]
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "mysql"], indirect=True)
+def test_corrupt_delta_row_on_a_server_names_app_and_step(backend: Any) -> None:
+    p = backend.make()
+    _save_chat(p, 8)
+    p._run(f"UPDATE {backend.table} SET format_version = 9 WHERE sequence_id = 3")
+    with pytest.raises(PersistedDataError, match=r"step 7 of app 'app'.*row 3.*newer burr"):
+        backend.make().load("pk", "app")
+
+
+@pytest.mark.parametrize("abackend", ["aiosqlite", "asyncpg", "aiomysql"], indirect=True)
+async def test_async_bulk_load_matches_row_by_row(abackend: Any) -> None:
+    from burr.core._checkpoint import Checkpointer
+    from burr.core._sql import chain_params, chain_rows
+    from burr.integrations.persisters._plan import run_async
+
+    p = await abackend.make(snapshot_every=7)
+    for s in chat_states(20):
+        await p.save("pk", "app", s["__SEQUENCE_ID"], "chat", s, "completed")
+    for seq in (0, 5, 13, 19):
+        bulk = await run_async(p._load_bulk("pk", "app", seq))
+        assert isinstance(bulk, dict), f"step {seq}: the bulk path declined a plain chain"
+        chain = await p._fetch(p._sql.chain_exact, chain_params(False, "pk", "app", seq))
+        assert dict(bulk["state"]) == dict(Checkpointer().decode("pk", "app", chain_rows(chain)))

@@ -101,6 +101,59 @@ def test_graph_marks_the_transition_the_selected_step_took(page: Any) -> None:
     assert page.get_by_test_id("node-counter").get_attribute("class").split().count("current") == 1
 
 
+def test_error_route_is_drawn_as_a_red_dashed_edge_labelled_with_its_exception_types(page: Any) -> None:
+    page.goto("/#/p/demo_human_in_the_loop/a/reply-outage")
+    edge = page.locator("[data-testid=graph] g.edge.error")
+    edge.first.wait_for()
+    path = edge.locator("path").last
+    style = path.evaluate("p => [getComputedStyle(p).stroke, getComputedStyle(p).strokeDasharray]")
+    assert (edge.count(), edge.get_attribute("data-to"), style[0], style[1] != "none") == (
+        1,
+        "apologize",
+        "rgb(214, 69, 69)",
+        True,
+    )
+    assert "ConnectionError, TimeoutError" in (edge.locator("text").text_content() or "")
+
+
+def test_step_that_took_the_error_route_highlights_that_edge(page: Any) -> None:
+    page.goto("/#/p/demo_human_in_the_loop/a/reply-outage/s/0")
+    taken = page.get_by_test_id("edge-taken")
+    taken.wait_for()
+    assert (taken.get_attribute("data-to"), "error" in taken.get_attribute("class").split()) == (
+        "apologize",
+        True,
+    )
+    assert "apologize" in page.get_by_test_id("error-route").inner_text()
+    _shot(page, "error-route")
+
+
+def test_retried_step_that_succeeded_highlights_the_normal_edge_not_the_error_route(page: Any) -> None:
+    page.goto("/#/p/demo_human_in_the_loop/a/reply-approved/s/0")
+    taken = page.get_by_test_id("edge-taken")
+    taken.wait_for()
+    assert (taken.get_attribute("data-to"), "error" in taken.get_attribute("class").split()) == (
+        "review",
+        False,
+    )
+
+
+def test_retried_step_is_badged_in_the_table_and_shows_each_attempt(page: Any) -> None:
+    page.goto("/#/p/demo_human_in_the_loop/a/reply-outage")
+    row = page.locator("[data-testid=step-row][data-seq='0']")
+    assert row.get_by_test_id("attempts-badge").inner_text() == "3 attempts"
+    row.click()
+    attempts = page.get_by_test_id("attempt-row")
+    attempts.first.wait_for()
+    cells = [attempts.nth(i).locator("td").all_inner_texts() for i in range(attempts.count())]
+    assert [(c[0], c[1], c[4]) for c in cells] == [
+        ("1", "failed, retried", "ConnectionError: 503 Service Unavailable (call 1)"),
+        ("2", "failed, retried", "ConnectionError: 503 Service Unavailable (call 2)"),
+        ("3", "failed → apologize", "ConnectionError: 503 Service Unavailable (call 3)"),
+    ]
+    assert cells[0][2].endswith("ms")  # the first attempt's duration (it starts with the step)
+
+
 def test_project_and_app_lists_render(page: Any) -> None:
     page.goto("/")
     page.get_by_test_id("projects").get_by_text("demo_chatbot").wait_for()

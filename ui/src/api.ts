@@ -139,7 +139,15 @@ export interface StepDetail extends StepSummary {
   spans: Span[];
   attributes: Attribute[];
   transition: Record<string, unknown> | null;
-  attempt_history: { attempt: number | null; end_time: string | null; error: string | null }[];
+  attempt_history: {
+    attempt: number | null;
+    end_time: string | null;
+    error: string | null;
+    // newer servers may add these; the UI derives what it can without them
+    start_time?: string | null;
+    duration_ms?: number | null;
+    will_retry?: boolean | null;
+  }[];
   children: ChildLink[];
   warnings: string[];
 }

@@ -30,6 +30,14 @@ MYSQL_DIALECT = SQLDialect(
     int_type="BIGINT",
     timestamp="TIMESTAMP(6) DEFAULT CURRENT_TIMESTAMP(6)",
     select_from=" FROM DUAL",
+    agg="CONCAT('[', GROUP_CONCAT({state}{order} SEPARATOR ','), ']')",
+    length_fn="CHAR_LENGTH",
+)
+# GROUP_CONCAT truncates at group_concat_max_len (1 KiB on MySQL by default): raise it, for our
+# session, to the largest result the server may send. A result cut anyway is detected (its row
+# count differs) and the chain is then read row by row.
+RAISE_GROUP_CONCAT_SQL = (
+    "SET SESSION group_concat_max_len = GREATEST(@@SESSION.group_concat_max_len, @@max_allowed_packet)"
 )
 TABLE_EXISTS_SQL = (
     "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = %s"
@@ -110,6 +118,13 @@ class _MySQL(_SQLPlans):
             for name in acquired:
                 with contextlib.suppress(Exception):
                     yield call(self._fetch, "SELECT RELEASE_LOCK(%s)", (name,))
+
+    def _before_bulk(self) -> Plan[None]:
+        # once per server session: a reconnect (ping) starts a new one with the default limit
+        session = (id(self.connection), self.connection.thread_id())
+        if getattr(self, "_agg_session", None) != session:
+            yield call(self._run, RAISE_GROUP_CONCAT_SQL)
+            self._agg_session = session
 
     def _is_duplicate(self, e: BaseException) -> bool:
         return isinstance(e, pymysql.err.IntegrityError) and bool(e.args) and e.args[0] == 1062

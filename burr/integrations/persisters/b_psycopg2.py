@@ -30,6 +30,7 @@ PG_DIALECT = SQLDialect(
     state_param="{p}::jsonb",
     state_select="state::text",
     value_casts=("::text", "::text", "::integer", "::text", "::text", "", "::integer", "::integer"),
+    agg="'[' || string_agg({state}, ','{order}) || ']'",
 )
 LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))"
 TABLE_EXISTS_SQL = "SELECT to_regclass(%s) IS NOT NULL"

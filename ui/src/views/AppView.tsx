@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import { api, subscribe, type AppDetail, type Version } from "../api";
+import type { Route } from "../lib/errors";
 import { ago, epochMs, short } from "../lib/format";
 import { href, navigate } from "../lib/router";
 import { GraphView } from "./GraphView";
@@ -15,7 +16,7 @@ export function AppView({ project, appId, seq, version }: { project: string; app
   const [jumpTo, setJumpTo] = useState<{ index: number; nonce: number } | null>(null);
   const [compareWith, setCompareWith] = useState("");
   const [selectedAction, setSelectedAction] = useState<string | null>(null);
-  const [taken, setTaken] = useState<{ from: string; to: string } | null>(null);
+  const [taken, setTaken] = useState<Route | null>(null);
   const [gotoSeq, setGotoSeq] = useState("");
   const selectedIndex = useRef<number>(0);
   const followRef = useRef(follow);
@@ -200,7 +201,7 @@ function StepInspectorWithGraph(props: {
   version: Version | null;
   onStep: (d: number) => void;
   onAnnotated: () => void;
-  onLoaded: (action: string, taken: { from: string; to: string } | null, position: number) => void;
+  onLoaded: (action: string, taken: Route | null, position: number) => void;
 }) {
   return (
     <StepInspector

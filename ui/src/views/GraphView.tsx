@@ -1,6 +1,7 @@
 // A small layered layout of the application graph, drawn as SVG (no layout library needed).
 import { useMemo } from "react";
 import type { AppDetail } from "../api";
+import { conditionLabel, exceptionTypes, isErrorCondition, type Route } from "../lib/errors";
 
 const W = 150;
 const H = 34;
@@ -14,7 +15,6 @@ interface Placed {
   rank: number;
 }
 
-const label0 = (c: string) => (c && c !== "default" ? c : "");
 
 function layout(app: AppDetail): { nodes: Map<string, Placed>; width: number; height: number } {
   const graph = app.graph!;
@@ -60,7 +60,7 @@ export function GraphView({
 }: {
   app: AppDetail;
   current: string | null;
-  taken?: { from: string; to: string } | null;
+  taken?: Route | null;
   onSelectAction?: (a: string) => void;
 }) {
   const placed = useMemo(() => (app.graph ? layout(app) : null), [app]);
@@ -68,6 +68,14 @@ export function GraphView({
   const visits = new Map(app.node_stats.map((n) => [n.action, n]));
   const edgeCounts = new Map(app.edge_stats.map((e) => [`${e.from_ ?? ""}→${e.to}`, e.count]));
   const { nodes, width, height } = placed;
+  const transitions = app.graph.transitions;
+  // the one edge the selected step took (an error route and a normal edge may join the same nodes)
+  const takenIndex = taken
+    ? (() => {
+        const same = transitions.map((t, i) => [t, i] as const).filter(([t]) => t.from_ === taken.from && t.to === taken.to);
+        return (same.find(([t]) => t.condition === taken.condition) ?? same.find(([t]) => isErrorCondition(t.condition) === taken.error) ?? same[0])?.[1] ?? -1;
+      })()
+    : -1;
   return (
     <svg className="graph" viewBox={`0 0 ${width} ${height}`} width="100%" style={{ maxHeight: Math.max(height, 120) }} data-testid="graph">
       <defs>
@@ -80,22 +88,27 @@ export function GraphView({
         <marker id="arrow-hot" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
           <path d="M 0 0 L 10 5 L 0 10 z" fill="#2d5bd7" />
         </marker>
+        <marker id="arrow-error" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="10" markerHeight="10" markerUnits="userSpaceOnUse" orient="auto-start-reverse">
+          <path d="M 0 0 L 10 5 L 0 10 z" fill="#d64545" />
+        </marker>
       </defs>
-      {app.graph.transitions.map((t, i) => {
+      {transitions.map((t, i) => {
         const a = nodes.get(t.from_);
         const b = nodes.get(t.to);
         if (!a || !b) return null;
         const count = edgeCounts.get(`${t.from_}→${t.to}`) ?? 0;
         const hot = count > 0;
-        const isTaken = !!taken && taken.from === t.from_ && taken.to === t.to;
+        const isTaken = i === takenIndex;
+        const isError = isErrorCondition(t.condition);
         let d: string;
         let lx: number;
         let ly: number;
+        let anchor: "middle" | "start" | "end" = "middle";
         if (a === b) {
           const x = a.x + W;
           const y = a.y + H / 2;
           d = `M ${x} ${y - 8} C ${x + 40} ${y - 30}, ${x + 40} ${y + 30}, ${x} ${y + 8}`;
-          lx = x + 36 + label0(t.condition).length * 2.6;
+          lx = x + 36 + conditionLabel(t.condition).length * 2.6;
           ly = y + 4;
         } else if (b.rank > a.rank) {
           const x1 = a.x + W / 2;
@@ -105,6 +118,11 @@ export function GraphView({
           d = `M ${x1} ${y1} C ${x1} ${y1 + 30}, ${x2} ${y2 - 30}, ${x2} ${y2}`;
           lx = (x1 + x2) / 2;
           ly = (y1 + y2) / 2;
+          // edges fanning out of one node: label each on its own side so the labels don't collide
+          if (Math.abs(x2 - x1) > 5) {
+            anchor = x2 > x1 ? "start" : "end";
+            lx += x2 > x1 ? 4 : -4;
+          }
         } else {
           const x1 = a.x;
           const y1 = a.y + H / 2;
@@ -115,14 +133,31 @@ export function GraphView({
           lx = bend + 12;
           ly = (y1 + y2) / 2;
         }
-        const label = [t.condition && t.condition !== "default" ? t.condition : "", hot ? `×${count}` : ""]
+        const label = [conditionLabel(t.condition), hot ? `×${count}` : ""]
           .filter(Boolean)
           .join("  ");
         return (
-          <g key={i} className={`edge ${hot ? "hot" : ""} ${isTaken ? "taken" : ""}`} data-testid={isTaken ? "edge-taken" : undefined}>
-            <path d={d} fill="none" markerEnd={isTaken ? "url(#arrow-taken)" : hot ? "url(#arrow-hot)" : "url(#arrow)"} />
+          <g
+            key={i}
+            className={`edge ${isError ? "error" : ""} ${hot ? "hot" : ""} ${isTaken ? "taken" : ""}`}
+            data-testid={isTaken ? "edge-taken" : "edge"}
+            data-from={t.from_}
+            data-to={t.to}
+          >
+            <title>
+              {isError
+                ? `error route: taken when ${t.from_} raises ${exceptionTypes(t.condition).join(" or ") || "an exception"} (after its retries)`
+                : `${t.from_} → ${t.to}${t.condition && t.condition !== "default" ? ` when ${t.condition}` : ""}`}
+              {hot ? `\ntaken ${count}×` : ""}
+            </title>
+            {isTaken && isError && <path d={d} fill="none" className="halo" />}
+            <path
+              d={d}
+              fill="none"
+              markerEnd={isError ? "url(#arrow-error)" : isTaken ? "url(#arrow-taken)" : hot ? "url(#arrow-hot)" : "url(#arrow)"}
+            />
             {label && (
-              <text x={lx} y={ly} className="edge-label" textAnchor="middle">
+              <text x={lx} y={ly} className="edge-label" textAnchor={anchor}>
                 {label}
               </text>
             )}

@@ -1,6 +1,7 @@
 import { useEffect, useState } from "react";
 import { api, type AppDetail, type StepDetail } from "../api";
-import { dateTime, ms, short } from "../lib/format";
+import { attemptRows, resolveRoute, type Route } from "../lib/errors";
+import { dateTime, epochMs, ms, short } from "../lib/format";
 import { href } from "../lib/router";
 import { Annotate } from "./Annotate";
 import { Fork } from "./Fork";
@@ -8,14 +9,25 @@ import { JsonView } from "./JsonView";
 import { Spans } from "./Spans";
 import { StateDiff } from "./StateDiff";
 
-function Transition({ transition }: { transition: Record<string, unknown> }) {
-  const evaluated = Array.isArray(transition.evaluated) ? (transition.evaluated as Record<string, unknown>[]) : [];
+function Transition({ transition, route }: { transition: Record<string, unknown> | null; route: Route | null }) {
+  // a logged record lists every condition evaluated; an implied one is the first applicable transition
+  const rec = transition && !transition.implied ? transition : null;
+  const evaluated: Record<string, unknown>[] = rec
+    ? Array.isArray(rec.evaluated)
+      ? (rec.evaluated as Record<string, unknown>[])
+      : []
+    : route
+      ? [{ to: route.to, condition: route.condition, value: true }]
+      : [];
+  const from = rec ? String(rec.from_ ?? "") : (route?.from ?? "");
+  const to = rec ? rec.to : (route?.to ?? null);
   return (
     <>
       <h4>Transition</h4>
       <div className="small" data-testid="transition">
-        <b>{String(transition.from_ ?? "")}</b> → <b>{transition.to === null ? "(halt: no transition)" : String(transition.to)}</b>
-        {transition.implied ? <span className="muted"> (first declared transition; not logged, implied)</span> : null}
+        <b>{from}</b> → <b>{to === null || to === undefined ? "(halt: no transition)" : String(to)}</b>
+        {route?.error && <span className="chip chip-failed">error route</span>}
+        {!rec && route ? <span className="muted"> (first applicable transition; not logged, implied)</span> : null}
       </div>
       {evaluated.length > 0 && (
         <table className="diff-table">
@@ -31,6 +43,43 @@ function Transition({ transition }: { transition: Record<string, unknown> }) {
         </table>
       )}
     </>
+  );
+}
+
+function Attempts({ step, route }: { step: StepDetail; route: Route | null }) {
+  const rows = attemptRows(step, epochMs);
+  const last = rows[rows.length - 1];
+  const final = last.outcome === "ok" ? "the last succeeded" : route?.error ? `all failed, then the error route to ${route.to}` : "all failed";
+  return (
+    <div className="attempts" data-testid="attempts">
+      <b>Retried:</b> <span className="muted">{rows.length} attempts, {final}</span>
+      <table>
+        <thead>
+          <tr>
+            <th>#</th>
+            <th>outcome</th>
+            <th title="the attempt's own run time">duration</th>
+            <th title="when the attempt ended, from the step's start (includes backoff waits)">ended</th>
+            <th>exception</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((r) => (
+            <tr key={r.attempt} data-testid="attempt-row">
+              <td className="num">{r.attempt}</td>
+              <td className={`out-${r.outcome}`}>
+                {r.outcome === "ok" ? "succeeded" : r.outcome === "retried" ? "failed, retried" : route?.error ? `failed → ${route.to}` : "failed"}
+              </td>
+              <td className="num" title={r.durationMs === null ? "the server does not report when this attempt started" : undefined}>
+                {ms(r.durationMs)}
+              </td>
+              <td className="num">{r.endedAt === null ? "–" : `+${ms(r.endedAt)}`}</td>
+              <td className="err">{r.error ?? ""}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }
 
@@ -54,20 +103,30 @@ export function StepInspector({
   storageDir: string | null;
   onStep: (delta: number) => void;
   onAnnotated: () => void;
-  onLoaded?: (action: string, taken: { from: string; to: string } | null, position: number) => void;
+  onLoaded?: (action: string, taken: Route | null, position: number) => void;
 }) {
   const [step, setStep] = useState<StepDetail | null>(null);
+  const [route, setRoute] = useState<Route | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [tab, setTab] = useState<Tab>("state");
   useEffect(() => {
     let live = true;
     api
       .step(app.project, app.app_id, seq)
-      .then((s) => {
+      .then(async (s) => {
+        // an unlogged transition (implied, or a failed step's error route) is confirmed by the next step
+        let next: string | null = null;
+        if (s.status !== "running" && (!s.transition || s.transition.implied)) {
+          next = await api
+            .neighbor(app.project, app.app_id, s.sequence_id, "next")
+            .then((n) => n?.action ?? null)
+            .catch(() => null);
+        }
         if (live) {
+          const r = resolveRoute(app.graph, s, next);
           setStep(s);
-          const to = s.transition?.to;
-          onLoaded?.(s.action, typeof to === "string" ? { from: s.action, to } : null, s.position);
+          setRoute(r);
+          onLoaded?.(s.action, r, s.position);
           setError(null);
         }
       })
@@ -75,8 +134,8 @@ export function StepInspector({
     return () => {
       live = false;
     };
-    // a running step is refetched as events arrive
-  }, [app.project, app.app_id, seq, step?.status === "running" ? refreshKey : 0]);
+    // a running step, or the last one (its transition is not known yet), is refetched as events arrive
+  }, [app.project, app.app_id, seq, step?.status === "running" || (step !== null && route === null) ? refreshKey : 0]);
   if (error) return <div className="pad error">{error}</div>;
   if (!step || step.sequence_id !== seq) return <div className="pad muted">loading step {seq}…</div>;
   const action = app.graph?.actions.find((a) => a.name === step.action);
@@ -106,14 +165,10 @@ export function StepInspector({
           {w}
         </div>
       ))}
-      {step.attempt_history.length > 1 && (
-        <div className="children-box" data-testid="attempts">
-          <b>Attempts:</b>{" "}
-          {step.attempt_history.map((a, i) => (
-            <span key={i} className={`chip ${a.error ? "chip-failed" : "chip-completed"}`} title={a.error ?? "succeeded"}>
-              #{a.attempt ?? i + 1} {a.error ? "failed" : "ok"}
-            </span>
-          ))}
+      {step.attempt_history.length > 1 && <Attempts step={step} route={route} />}
+      {route?.error && (
+        <div className="error-route" data-testid="error-route">
+          Handled: the error took the route to <b>{route.to}</b> (<code>{route.condition}</code>); the app went on.
         </div>
       )}
       {step.exception && <pre className="exception">{step.exception}</pre>}
@@ -150,7 +205,7 @@ export function StepInspector({
             <JsonView value={step.inputs ?? {}} />
             <h4>Result</h4>
             <JsonView value={step.result ?? null} />
-            {step.transition && <Transition transition={step.transition} />}
+            {(step.transition || route) && <Transition transition={step.transition} route={route} />}
           </div>
         )}
         {tab === "spans" && <Spans step={step} />}

@@ -154,10 +154,18 @@ export function StepTable(props: StepTableProps) {
         <span className="c-dur">{ms(s.duration_ms)}</span>
         <span className="c-bar">{bar}</span>
         <span className="c-badges">
+          {s.attempts > 1 && (
+            <span
+              className="chip chip-retry"
+              title={`retried: ${s.attempts} attempts, ${s.status === "failed" ? "all failed" : s.status === "running" ? "still running" : `the last succeeded`}`}
+              data-testid="attempts-badge"
+            >
+              {s.attempts} attempts
+            </span>
+          )}
           {s.num_spans > 0 && <span className="mini" title="spans">{s.num_spans} sp</span>}
           {s.num_attributes > 0 && <span className="mini" title="attributes">{s.num_attributes} at</span>}
           {s.num_children > 0 && <span className="mini" title="child apps">{s.num_children} ch</span>}
-          {s.attempts > 1 && <span className="mini retry" title="attempts (retry policy)">×{s.attempts}</span>}
         </span>
       </div>,
     );
