@@ -21,7 +21,8 @@ import httpx
 import pytest
 
 from burr.cli import demo_data
-from tests.server.conftest import RunningServer
+from burr.tracking import LocalTrackingClient
+from tests.server.conftest import RunningServer, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -265,7 +266,7 @@ def test_annotation_saved_from_the_ui_is_stored(page: Any, ui: RunningServer) ->
     ]
 
 
-def test_running_app_updates_live(page: Any, e2e_storage: Path) -> None:
+def test_running_app_updates_live(page: Any, ui: RunningServer, e2e_storage: Path) -> None:
     from burr.core import ApplicationBuilder, State, action
 
     @action(reads=["n"], writes=["n", "log"])
@@ -283,6 +284,13 @@ def test_running_app_updates_live(page: Any, e2e_storage: Path) -> None:
         .build()
     )
     app.step()
+    LocalTrackingClient.flush()  # a bare step() leaves its records to the background writer
+    # the project list page is not live: open it once the index knows the new project
+    wait_for(
+        lambda: any(p["name"] == "live_demo" for p in httpx.get(f"{ui.url}/api/v1/projects").json()["projects"]),
+        20,
+        "the index never listed the live_demo project",
+    )
     page.goto("/")
     page.get_by_role("link", name="live_demo").wait_for(timeout=15_000)
     page.goto("/#/p/live_demo/a/live-run")

@@ -195,3 +195,5 @@ def test_retried_step_is_one_row_with_every_attempt(
     step = httpx.get(f"{server.url}/api/v1/projects/retries/apps/a1/steps/0").json()
     assert [(s["attempts"], s["status"]) for s in steps] == [(3, "completed")]
     assert [a["attempt"] for a in step["attempt_history"]] == [1, 2, 3] and step["state"]["ok"] is True
+    assert [a["will_retry"] for a in step["attempt_history"]] == [True, True, False]
+    assert all(a["start_time"] <= a["end_time"] and a["duration_ms"] >= 0 for a in step["attempt_history"])

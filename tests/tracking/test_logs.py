@@ -257,3 +257,24 @@ def test_parse_time_naive_is_local_and_z_is_utc() -> None:
     assert logs.parse_time("2026-11-21T11:58:26.708966Z").isoformat() == "2026-11-21T11:58:26.708966+00:00"
     assert logs.parse_time("2026-11-21T11:58:26").tzinfo is not None
     assert logs.parse_time("garbage") is None
+
+
+GRAPH_WITH_ERROR_ROUTE = {
+    "transitions": [
+        {"from_": "draft", "to": "apologize", "condition": "on_exception(ConnectionError)"},
+        {"from_": "draft", "to": "review", "condition": "default"},
+    ]
+}
+
+
+def test_implied_transition_after_a_completed_step_skips_error_routes():
+    assert logs.implied_transition(GRAPH_WITH_ERROR_ROUTE, "draft")["to"] == "review"
+
+
+def test_implied_transition_after_a_failed_step_is_the_first_error_route():
+    assert logs.implied_transition(GRAPH_WITH_ERROR_ROUTE, "draft", failed=True)["to"] == "apologize"
+
+
+def test_implied_transition_is_none_without_a_matching_kind():
+    graph = {"transitions": [{"from_": "a", "to": "b", "condition": "default"}]}
+    assert logs.implied_transition(graph, "a", failed=True) is None

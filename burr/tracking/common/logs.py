@@ -385,16 +385,20 @@ def read_children(app_dir: str) -> LogReadResult:
     return read_log(os.path.join(app_dir, CHILDREN_FILENAME))
 
 
-def implied_transition(graph: dict[str, Any], from_action: str) -> dict[str, Any] | None:
+def implied_transition(graph: dict[str, Any], from_action: str, failed: bool = False) -> dict[str, Any] | None:
     """The transition record a format-2 writer omitted for a step of ``from_action``.
 
-    The writer skips the ``transition`` record when the first transition out of the action (in
-    declaration order) fired, i.e. only one condition was evaluated and it was true. Use this when
-    a completed step has no ``transition`` record but a later step exists. ``graph`` is
-    ``read_graph``'s result; None when the action has no outgoing transition.
+    The writer skips the ``transition`` record when only one condition was evaluated and it was
+    true: the first transition out of the action (in declaration order) among those that apply.
+    After a completed step those are the normal transitions; after a failed step (``failed``) the
+    error routes (conditions named ``on_exception(...)``). Use this when a step has no
+    ``transition`` record but a later step exists. ``graph`` is ``read_graph``'s result; None when
+    no such transition exists.
     """
     for t in graph.get("transitions") or []:
-        if isinstance(t, dict) and t.get("from_") == from_action:
+        if not isinstance(t, dict) or t.get("from_") != from_action:
+            continue
+        if str(t.get("condition") or "").startswith("on_exception(") == failed:
             return {
                 "type": "transition",
                 "from_": from_action,

@@ -485,6 +485,7 @@ def step_detail(
     spans: dict[str, dict[str, Any]] = {}
     attributes = []
     attempts: list[dict[str, Any]] = []
+    attempt_start: float | None = None
     transition = None
     for _off, rec in records:
         kind = rec.get("type")
@@ -492,14 +493,20 @@ def step_detail(
         if rseq != seq:
             continue
         if kind == "begin_entry":
-            begin = rec
+            if not begin:
+                begin = rec  # the step starts with its first attempt
+            attempt_start = to_epoch(rec.get("start_time"))
         elif kind == "end_entry":
             end = rec
             if "attempt" in rec:
+                attempt_end = to_epoch(rec.get("end_time"))
                 attempts.append(
                     {
                         "attempt": rec.get("attempt"),
-                        "end_time": to_iso(to_epoch(rec.get("end_time"))),
+                        "start_time": to_iso(attempt_start),
+                        "end_time": to_iso(attempt_end),
+                        "duration_ms": _ms(attempt_start, attempt_end),
+                        "will_retry": bool(rec.get("will_retry")),
                         "error": _error_line(rec.get("exception")),
                     }
                 )
@@ -528,10 +535,12 @@ def step_detail(
             )
         elif kind == "transition":
             transition = {k: v for k, v in rec.items() if k != "type"}
-    if transition is None and has_next and r["fmt"] >= 2 and s["status"] == "completed":
-        # format 2 omits the record when the action's first declared transition fired
+    if transition is None and has_next and r["fmt"] >= 2:
+        # format 2 omits the record when the first transition of the kind that applies fired
+        # (a normal one after a completed step, an error route after a failed one)
         graph = conn.execute("SELECT graph FROM apps WHERE id=?", (app,)).fetchone()[0]
-        implied = _reader.implied_transition(json.loads(graph), s["action"]) if graph else None
+        failed = s["status"] != "completed"
+        implied = _reader.implied_transition(json.loads(graph), s["action"], failed=failed) if graph else None
         transition = {k: v for k, v in implied.items() if k != "type"} if implied else None
     children = _children(conn, app, seq)
     out = _step_summary(s, len([c for c in children if c["event_type"] != "fork"]))
