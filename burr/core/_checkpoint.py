@@ -261,7 +261,15 @@ class Checkpointer:
         )
 
     def decode_bulk(
-        self, pk: str, app_id: str, seq: int, position: str, text: str, count: int, snap_seq: int, snap_bytes: int
+        self,
+        pk: str,
+        app_id: str,
+        seq: int,
+        position: str,
+        text: str,
+        count: int,
+        snap_seq: int,
+        snap_bytes: int,
     ) -> State[Any] | None:
         """The State of step ``seq`` from its whole chain in one JSON array text (snapshot first,
         target last; ``count`` rows the caller checked form a plain chain starting at ``snap_seq``).
@@ -337,7 +345,12 @@ def join_chain(payloads: list[str]) -> str:
 def _parse_all(pk: str, app_id: str, seq: int, chain: list[StoredRow]) -> list[Any]:
     """Parse every row's JSON; one ``json.loads`` for the whole chain when possible (much faster)."""
     payloads = [row.payload for row in chain]
-    if all(isinstance(p, str) for p in payloads):
+    if len(payloads) == 1 and isinstance(payloads[0], str):
+        try:
+            return [json.loads(payloads[0])]
+        except ValueError:
+            pass  # reported below
+    elif all(isinstance(p, str) for p in payloads):
         try:
             values = json.loads("[" + ",".join(payloads) + "]")
             if len(values) == len(chain):
@@ -409,24 +422,22 @@ def _apply_rows(serialized: dict[str, Any], rows: list[Any], start: int, stop: i
     An "r" record (which needs its row's position) leaves ``_UNKNOWN`` in the two keys it sets.
     """
     setdefault = serialized.setdefault
-    key: Any = None  # the key of the last append, and its list (while nothing else touched it)
-    items: list[Any] = []
+    key: Any = None  # the key of the last append, and its list's append (while nothing else touched it)
+    append: Any = None
     r_pending = False
-    for i in range(start, stop):
-        records = rows[i]
+    for records in rows[start:stop]:
         if type(records) is not list:
             raise TypeError(f"a delta row holds a {type(records).__name__}")
         for r in records:
             op = r[0]
-            if op == "a":
-                if r[1] != key:
-                    key = r[1]
-                    items = setdefault(key, [])
-                items.append(r[2])
-            elif op == "r":
+            if op == "r":
                 r_pending = True
-                if key in _R_KEYS:
-                    key = None
+            elif op == "a" and r[1] == key:
+                append(r[2])
+            elif op == "a" and r[1] not in _R_KEYS:
+                key = r[1]
+                append = setdefault(key, []).append
+                append(r[2])
             else:
                 key = None
                 if r_pending and r[1] in _R_KEYS:

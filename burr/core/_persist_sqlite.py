@@ -3,7 +3,9 @@
 Same table as Apache Burr's (so its files load), plus two nullable columns added on first use
 (see ``burr.core._checkpoint``). Connections we open use WAL and ``synchronous=NORMAL``: a commit
 is durable against a process crash at once and against power loss after the next checkpoint (see
-docs/persistence.md; pass ``synchronous="FULL"`` for per-commit power-loss durability).
+docs/persistence.md; pass ``synchronous="FULL"`` for per-commit power-loss durability). They also
+bound the WAL file (``wal_autocheckpoint``/``journal_size_limit``) and read through a memory map.
+Loads fetch a step's delta chain in one query and parse it with one ``json.loads``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from burr.core import persistence
 from burr.core._checkpoint import (
     DEFAULT_SNAPSHOT_EVERY,
     DEFAULT_SNAPSHOT_RATIO,
+    FORMAT_VERSION,
     Checkpointer,
     Head,
     Row,
@@ -27,6 +30,9 @@ from burr.core._checkpoint import (
     rebuild_snapshot,
 )
 from burr.core._sql import (
+    DEFAULT_JOURNAL_SIZE_LIMIT,
+    DEFAULT_MMAP_SIZE,
+    DEFAULT_WAL_AUTOCHECKPOINT,
     SQLITE_DIALECT,
     SQLITE_TABLE_EXISTS_SQL,
     StepInfo,
@@ -40,12 +46,8 @@ from burr.core.state import State
 
 logger = logging.getLogger(__name__)
 
-# Bound the WAL while an app runs (SQLite's defaults let it reach ~4 MB): checkpoint every 64
-# pages (256 KiB with 4 KiB pages) and truncate the file back to 128 KiB after a checkpoint.
-# See docs/persistence.md for the trade-off (a checkpoint copies pages into the database file).
-DEFAULT_WAL_AUTOCHECKPOINT = 64
 _REFUSED = object()  # the bulk load declined a chain: decode it row by row
-DEFAULT_JOURNAL_SIZE_LIMIT = 128 * 1024
+
 
 _DIALECT = SQLITE_DIALECT
 
@@ -71,6 +73,8 @@ class SQLitePersister(persistence.BaseStatePersister):
         64 pages / 128 KiB for connections we open; applied to a ``connection`` you pass only when
         given). Larger values checkpoint less often (slightly faster saves on disk) but let the WAL
         grow; ``-1`` for ``journal_size_limit`` never truncates it (see docs/persistence.md).
+    :param mmap_size: ``PRAGMA mmap_size`` (default 64 MiB for connections we open, ``0`` = off):
+        faster loads from a fresh connection; a disk read error then raises SIGBUS.
     """
 
     PARTITION_KEY_DEFAULT = ""
@@ -88,13 +92,21 @@ class SQLitePersister(persistence.BaseStatePersister):
         snapshot_ratio: float = DEFAULT_SNAPSHOT_RATIO,
         wal_autocheckpoint: int | None = None,
         journal_size_limit: int | None = None,
+        mmap_size: int | None = None,
     ) -> None:
         _DIALECT.check_table_name(table_name)
-        for name, value in (("wal_autocheckpoint", wal_autocheckpoint), ("journal_size_limit", journal_size_limit)):
+        for name, value in (
+            ("wal_autocheckpoint", wal_autocheckpoint),
+            ("journal_size_limit", journal_size_limit),
+            ("mmap_size", mmap_size),
+        ):
             if value is not None and (type(value) is not int or value < -1):
-                raise ValueError(f"SQLite {name}={value!r} is not valid; pass a whole number (or None for the default).")
+                raise ValueError(
+                    f"SQLite {name}={value!r} is not valid; pass a whole number (or None for the default)."
+                )
         self.wal_autocheckpoint = wal_autocheckpoint
         self.journal_size_limit = journal_size_limit
+        self.mmap_size = mmap_size
         self.db_path = db_path
         self.table_name = table_name
         self.connect_kwargs = connect_kwargs
@@ -106,7 +118,7 @@ class SQLitePersister(persistence.BaseStatePersister):
         if connection is not None and (journal_mode or synchronous):
             self._apply_pragmas(journal_mode, synchronous)
         if connection is not None:
-            self._apply_wal_limits(connection, wal_autocheckpoint, journal_size_limit)
+            self._apply_wal_limits(connection, wal_autocheckpoint, journal_size_limit, mmap_size)
         self._initialized = False
         self._columns: bool | None = None  # do our two columns exist? None: not checked yet
         self._conn_lock = threading.RLock()
@@ -123,14 +135,20 @@ class SQLitePersister(persistence.BaseStatePersister):
             conn,
             DEFAULT_WAL_AUTOCHECKPOINT if self.wal_autocheckpoint is None else self.wal_autocheckpoint,
             DEFAULT_JOURNAL_SIZE_LIMIT if self.journal_size_limit is None else self.journal_size_limit,
+            DEFAULT_MMAP_SIZE if self.mmap_size is None else self.mmap_size,
         )
         return conn
 
     @staticmethod
     def _apply_wal_limits(
-        conn: sqlite3.Connection, wal_autocheckpoint: int | None, journal_size_limit: int | None
+        conn: sqlite3.Connection,
+        wal_autocheckpoint: int | None,
+        journal_size_limit: int | None,
+        mmap_size: int | None = None,
     ) -> None:
         # validated as ints in __init__: safe to format into the PRAGMA
+        if mmap_size is not None:
+            conn.execute(f"PRAGMA mmap_size={int(mmap_size)}").fetchall()
         if wal_autocheckpoint is not None:
             conn.execute(f"PRAGMA wal_autocheckpoint={int(wal_autocheckpoint)}").fetchall()
         if journal_size_limit is not None:
@@ -183,6 +201,7 @@ class SQLitePersister(persistence.BaseStatePersister):
             snapshot_ratio=self._checkpoints.snapshot_ratio,
             wal_autocheckpoint=self.wal_autocheckpoint,
             journal_size_limit=self.journal_size_limit,
+            mmap_size=self.mmap_size,
         )
 
     def set_serde_kwargs(self, serde_kwargs: dict[str, Any]) -> None:
@@ -369,25 +388,36 @@ class SQLitePersister(persistence.BaseStatePersister):
             raise
 
     def _load_bulk(self, pk: str, app_id: str, sequence_id: int | None) -> Any:
-        """The step and its whole delta chain in one query and one ``json.loads``; ``_REFUSED``
-        when the rows are not a plain chain (``_load_rows`` then names the bad row)."""
+        """The step and its whole delta chain in two queries and one ``json.loads`` (a snapshot
+        step: one query); ``_REFUSED`` when the rows are not a plain chain (``_load_rows`` then
+        names the bad row)."""
         conn, sql = self.connection, self._sql
         if sequence_id is None:
-            target = conn.execute(sql.target_latest, (pk, app_id)).fetchone()
+            target = conn.execute(sql.load_latest, (pk, app_id)).fetchone()
         else:
-            target = conn.execute(sql.target_exact, (pk, app_id, sequence_id)).fetchone()
+            target = conn.execute(sql.load_exact, (pk, app_id, sequence_id)).fetchone()
         if target is None:
             return None
-        seq, position, status, created_at, snap = target
-        start = seq if snap is None else snap
-        rows = conn.execute(sql.chain_flagged, (start, start, pk, app_id, start, seq)).fetchall()
-        if not chain_is_plain(rows):
-            return _REFUSED
-        # joined here: SQLite hands rows over faster than its group_concat builds one string
-        text = join_chain([r[0] for r in rows])
-        state = self._checkpoints.decode_bulk(pk, app_id, seq, position, text, len(rows), start, len(rows[0][0]))
-        if state is None:
-            return _REFUSED
+        seq, position, status, payload, created_at, fmt, snap = target
+        state: State | None
+        if snap is None:
+            if fmt is not None and fmt > FORMAT_VERSION:
+                return _REFUSED
+            state = self._checkpoints.decode(pk, app_id, [StoredRow(seq, payload, fmt, None, position)])
+        else:
+            if fmt != FORMAT_VERSION:
+                return _REFUSED
+            rows = conn.execute(sql.chain_flagged, (snap, snap, pk, app_id, snap, seq - 1)).fetchall()
+            if not chain_is_plain(rows):
+                return _REFUSED
+            # joined here: SQLite hands rows over faster than its group_concat builds one string
+            parts = [r[0] for r in rows]
+            parts.append(payload)
+            state = self._checkpoints.decode_bulk(
+                pk, app_id, seq, position, join_chain(parts), len(parts), snap, len(parts[0])
+            )
+            if state is None:
+                return _REFUSED
         return persistence.PersistedStateData(
             partition_key=pk,
             app_id=app_id,

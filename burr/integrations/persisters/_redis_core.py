@@ -25,6 +25,7 @@ from burr.core._checkpoint import (
     Row,
     StoredRow,
     conflict_message,
+    join_chain,
     snapshot_payload,
 )
 from burr.core._sql import TARGET_FIELDS, StepInfo, check_keep_last, prune_plan
@@ -63,6 +64,30 @@ for _, s in ipairs(seqs) do
   out[#out + 1] = v[4] or ''
 end
 return out
+"""
+
+# The same chain as one string (payloads joined with ","), and how many rows are not part of a
+# plain chain starting at ARGV[2] (a newer format, a missing snapshot ...: then read row by row).
+# ARGV: step key prefix, first, last, format version. Returns odd, rows, bytes of the first, text.
+_CHAIN_BULK_LUA = """
+local seqs = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[2], ARGV[3])
+local parts = {}
+local odd = 0
+local v = tonumber(ARGV[4])
+for i, s in ipairs(seqs) do
+  local r = redis.call('HMGET', ARGV[1] .. s, 'state', 'format_version', 'snapshot_sequence_id')
+  local fmt = tonumber(r[2] or '')
+  local snap = r[3] or ''
+  if i == 1 then
+    if s ~= ARGV[2] or snap ~= '' or (fmt ~= nil and fmt > v) then odd = odd + 1 end
+  elseif snap ~= ARGV[2] or fmt ~= v then
+    odd = odd + 1
+  end
+  if not r[1] then odd = odd + 1 else parts[#parts + 1] = r[1] end
+end
+local first_len = 0
+if parts[1] then first_len = #parts[1] end
+return {odd, #parts, first_len, table.concat(parts, ',')}
 """
 
 _FIELDS = TARGET_FIELDS
@@ -139,6 +164,7 @@ class _RedisPlans:
         self._checkpoints = Checkpointer(serde_kwargs, snapshot_every, snapshot_ratio)
         self._script = connection.register_script(_SAVE_LUA)
         self._chain_script = connection.register_script(_CHAIN_LUA)
+        self._chain_bulk_script = connection.register_script(_CHAIN_BULK_LUA)
 
     @classmethod
     def from_values(
@@ -258,13 +284,31 @@ class _RedisPlans:
             if values[3] is None:
                 return None
             target = _stored(values, seq)
+            state = None
             chain = []
             if target.snapshot_seq is not None:
                 steps, first = self._steps_key(pk, app_id), target.snapshot_seq
-                flat = yield call(
-                    self._chain_script, keys=[steps], args=[self._step_key(pk, app_id, ""), first, seq - 1]
-                )
-                chain = _chain_rows(flat)
+                prefix = self._step_key(pk, app_id, "")
+                if target.format_version == FORMAT_VERSION:
+                    # the whole chain in one string: one json.loads and one replay loop
+                    odd, count, snap_bytes, joined = yield call(
+                        self._chain_bulk_script, keys=[steps], args=[prefix, first, seq - 1, FORMAT_VERSION]
+                    )
+                    if not odd and count:
+                        text = join_chain([_s(joined), target.payload])
+                        state = self._checkpoints.decode_bulk(
+                            pk,
+                            app_id,
+                            seq,
+                            target.position or "",
+                            text,
+                            int(count) + 1,
+                            first,
+                            int(snap_bytes),
+                        )
+                if state is None:
+                    flat = yield call(self._chain_script, keys=[steps], args=[prefix, first, seq - 1])
+                    chain = _chain_rows(flat)
             chain.append(target)
         except self._connection_errors as e:
             raise _unavailable(f"loading app '{app_id}'", e) from e
@@ -273,7 +317,7 @@ class _RedisPlans:
             app_id=app_id,
             sequence_id=seq,
             position=_s(values[1]),
-            state=self._checkpoints.decode(pk, app_id, chain),
+            state=state if state is not None else self._checkpoints.decode(pk, app_id, chain),
             created_at=_s(values[4]),
             status=_s(values[2]),
         )

@@ -282,7 +282,9 @@ class _SQLPlans:
             if not chain_is_plain(rows):
                 return _REFUSED
             text, count, snap_len = join_chain([r[0] for r in rows]), len(rows), len(rows[0][0])
-        state = self._checkpoints.decode_bulk(pk, app_id, seq, position, text, int(count), first, int(snap_len or 0))
+        state = self._checkpoints.decode_bulk(
+            pk, app_id, seq, position, text, int(count), first, int(snap_len or 0)
+        )
         if state is None:
             return _REFUSED
         return persistence.PersistedStateData(

@@ -14,7 +14,13 @@ except ImportError as e:  # pragma: no cover
     require_plugin(e, "aiosqlite")
 
 from burr.core._checkpoint import DEFAULT_SNAPSHOT_EVERY, DEFAULT_SNAPSHOT_RATIO
-from burr.core._sql import SQLITE_DIALECT, SQLITE_TABLE_EXISTS_SQL
+from burr.core._sql import (
+    DEFAULT_JOURNAL_SIZE_LIMIT,
+    DEFAULT_MMAP_SIZE,
+    DEFAULT_WAL_AUTOCHECKPOINT,
+    SQLITE_DIALECT,
+    SQLITE_TABLE_EXISTS_SQL,
+)
 from burr.integrations.persisters._plan import Plan, call
 from burr.integrations.persisters._sql_core import AsyncSQLPersister
 
@@ -52,13 +58,27 @@ class AsyncSQLitePersister(AsyncSQLPersister):
         connect_kwargs: dict[str, Any] | None = None,
         journal_mode: str = "WAL",
         synchronous: str = "NORMAL",
+        wal_autocheckpoint: int = DEFAULT_WAL_AUTOCHECKPOINT,
+        journal_size_limit: int = DEFAULT_JOURNAL_SIZE_LIMIT,
+        mmap_size: int = DEFAULT_MMAP_SIZE,
         **kwargs: Any,
     ) -> AsyncSQLitePersister:
-        """Open ``db_path`` with WAL and ``synchronous=NORMAL`` (see ``SQLitePersister``)."""
-        conn = await aiosqlite.connect(db_path, **(connect_kwargs or {}))
-        for name, value in (("journal_mode", journal_mode), ("synchronous", synchronous)):
+        """Open ``db_path`` with WAL, ``synchronous=NORMAL`` and the WAL bounds and memory-mapped
+        reads of ``SQLitePersister`` (same arguments and defaults)."""
+        pragmas: list[tuple[str, Any]] = [("journal_mode", journal_mode), ("synchronous", synchronous)]
+        for name, value in (
+            ("mmap_size", mmap_size),
+            ("wal_autocheckpoint", wal_autocheckpoint),
+            ("journal_size_limit", journal_size_limit),
+        ):
+            if type(value) is not int or value < -1:
+                raise ValueError(f"SQLite {name}={value!r} is not valid; pass a whole number.")
+            pragmas.append((name, value))
+        for name, value in pragmas[:2]:
             if not str(value).isalnum():
                 raise ValueError(f"SQLite {name}={value!r} is not valid.")
+        conn = await aiosqlite.connect(db_path, **(connect_kwargs or {}))
+        for name, value in pragmas:
             await (await conn.execute(f"PRAGMA {name}={value}")).fetchall()
         return cls(conn, table_name, serde_kwargs, **kwargs)
 
