@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 import inspect
 import operator
 from collections.abc import Mapping
@@ -45,6 +46,13 @@ def _free_names(tree: ast.AST) -> tuple[list[str], list[str]]:
 
 def compile_expr(expression: str) -> tuple[list[str], Callable[[Mapping[str, Any]], Any]]:
     """Compile a Python expression; returns (state keys it reads, state -> the expression's value)."""
+    keys, resolve = _compile_expr(expression)
+    return list(keys), resolve
+
+
+# Apps are often built per request from the same expressions: parse and compile each one once.
+@functools.lru_cache(maxsize=1024)
+def _compile_expr(expression: str) -> tuple[tuple[str, ...], Callable[[Mapping[str, Any]], Any]]:
     try:
         tree = ast.parse(expression.strip(), mode="eval")
     except SyntaxError as e:
@@ -86,9 +94,10 @@ def compile_expr(expression: str) -> tuple[list[str], Callable[[Mapping[str, Any
         def resolve(state: Mapping[str, Any]) -> Any:
             return fn(*[state[k] for k in keys])
 
-    return keys, resolve
+    return tuple(keys), resolve
 
 
+@functools.lru_cache(maxsize=1024)
 def compile_expr_evaluator(
     expression: str,
 ) -> Callable[[Callable[[Mapping[str, Any]], Exception]], Evaluator]:
