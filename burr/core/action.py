@@ -299,17 +299,18 @@ class _FunctionBased:
 
     _name: str | None
 
-    def _init_fn(
+    def __init__(
         self,
         fn: Callable[..., Any],
         reads: list[str],
         writes: list[str],
-        bound_params: dict[str, Any] | None,
-        input_spec: tuple[list[str], list[str]] | None,
-        originating_fn: Callable[..., Any] | None,
-        schema: ActionSchema,
-        tags: list[str] | None,
+        bound_params: dict[str, Any] | None = None,
+        input_spec: tuple[list[str], list[str]] | None = None,
+        originating_fn: Callable[..., Any] | None = None,
+        schema: ActionSchema = DEFAULT_SCHEMA,
+        tags: list[str] | None = None,
     ) -> None:
+        super().__init__()  # the Action base that follows in the MRO
         self._fn = fn
         self._reads = list(reads)
         self._writes = list(writes)
@@ -319,6 +320,11 @@ class _FunctionBased:
         self._schema = schema
         self._tags = list(tags) if tags else []
         self._inputs = self._compute_inputs()
+
+    def _call(self, state: State[Any], run_kwargs: dict[str, Any]) -> Any:
+        if self._bound_params:
+            return self._fn(state, **self._bound_params, **run_kwargs)
+        return self._fn(state, **run_kwargs)
 
     def _compute_inputs(self) -> tuple[list[str], list[str]]:
         if self._input_spec is None:
@@ -368,24 +374,8 @@ class _FunctionBased:
 class FunctionBasedAction(_FunctionBased, SingleStepAction):
     """The action behind an ``@action`` function: calls ``fn(state, **bound, **inputs)``."""
 
-    def __init__(
-        self,
-        fn: Callable[..., Any],
-        reads: list[str],
-        writes: list[str],
-        bound_params: dict[str, Any] | None = None,
-        input_spec: tuple[list[str], list[str]] | None = None,
-        originating_fn: Callable[..., Any] | None = None,
-        schema: ActionSchema = DEFAULT_SCHEMA,
-        tags: list[str] | None = None,
-    ) -> None:
-        SingleStepAction.__init__(self)
-        self._init_fn(fn, reads, writes, bound_params, input_spec, originating_fn, schema, tags)
-
     def run_and_update(self, state: State[Any], **run_kwargs: Any) -> Any:
-        if self._bound_params:
-            return self._fn(state, **self._bound_params, **run_kwargs)
-        return self._fn(state, **run_kwargs)
+        return self._call(state, run_kwargs)
 
     def is_async(self) -> bool:
         return inspect.iscoroutinefunction(self._fn)
@@ -394,24 +384,8 @@ class FunctionBasedAction(_FunctionBased, SingleStepAction):
 class FunctionBasedStreamingAction(_FunctionBased, SingleStepStreamingAction):
     """The action behind a ``@streaming_action`` generator function."""
 
-    def __init__(
-        self,
-        fn: Callable[..., Any],
-        reads: list[str],
-        writes: list[str],
-        bound_params: dict[str, Any] | None = None,
-        input_spec: tuple[list[str], list[str]] | None = None,
-        originating_fn: Callable[..., Any] | None = None,
-        schema: ActionSchema = DEFAULT_SCHEMA,
-        tags: list[str] | None = None,
-    ) -> None:
-        SingleStepStreamingAction.__init__(self)
-        self._init_fn(fn, reads, writes, bound_params, input_spec, originating_fn, schema, tags)
-
     def stream_run_and_update(self, state: State[Any], **run_kwargs: Any) -> Any:
-        if self._bound_params:
-            return self._fn(state, **self._bound_params, **run_kwargs)
-        return self._fn(state, **run_kwargs)
+        return self._call(state, run_kwargs)
 
     def is_async(self) -> bool:
         return inspect.isasyncgenfunction(self._fn)
