@@ -62,6 +62,13 @@ def cli() -> None:
 )
 @click.option("--no-demo", "--no-copy-demo_data", "no_demo", is_flag=True, help="don't record demo apps")
 @click.option("--backend", type=click.Choice(["local"]), default="local", help="only 'local' is supported")
+@click.option(
+    "--persister-db",
+    "persister_dbs",
+    multiple=True,
+    metavar="PATH[:TABLE]",
+    help="also show a SQLitePersister table (default table burr_state) as a read-only project; repeatable",
+)
 def run_server(
     port: int,
     host: str,
@@ -72,11 +79,18 @@ def run_server(
     token: str | None,
     no_demo: bool,
     backend: str,
+    persister_dbs: tuple[str, ...],
 ) -> None:
     """Serve the tracker UI and API (http://127.0.0.1:7241 by default)."""
     import uvicorn
 
     from burr.tracking.server.app import resolve_storage_dir
+    from burr.tracking.server.persister_source import PersisterSourceError, check_unique, parse_source
+
+    try:
+        sources = check_unique([parse_source(spec) for spec in persister_dbs])
+    except PersisterSourceError as e:
+        raise click.BadParameter(str(e), param_hint="--persister-db") from e
 
     storage = resolve_storage_dir(storage_dir)
     os.makedirs(storage, exist_ok=True)
@@ -93,6 +107,7 @@ def run_server(
         click.echo(ensure_demo_data(storage), err=True)
     os.environ["BURR_STORAGE_DIR"] = storage
     os.environ["BURR_READ_ONLY"] = "1" if read_only else ""
+    os.environ["BURR_PERSISTER_DBS"] = json.dumps([f"{s.path}:{s.table}" for s in sources.values()])
     if token:
         os.environ["BURR_TOKEN"] = token
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host

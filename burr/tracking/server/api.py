@@ -14,7 +14,7 @@ from fastapi.responses import PlainTextResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from burr.tracking.server import annotations as annotation_store
-from burr.tracking.server import models, queries
+from burr.tracking.server import models, persister_source, queries
 from burr.tracking.server.events import event_stream
 from burr.tracking.server.index import TrackingIndex
 
@@ -195,7 +195,11 @@ def build_router(version: str) -> APIRouter:
     )
     def get_step(scope: StepScope) -> dict[str, Any]:
         row = scope.app_or_404()
-        out = queries.step_detail(scope.index, scope.reader(), row, scope.sequence_id)
+        source = scope.index.sources.get(scope.project)
+        if source is not None:
+            out = persister_source.step_detail(source, scope.reader(), row, scope.sequence_id)
+        else:
+            out = queries.step_detail(scope.index, scope.reader(), row, scope.sequence_id)
         if out is None:
             raise scope.missing_step()
         return out

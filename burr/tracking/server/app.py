@@ -7,7 +7,7 @@ import hmac
 import html
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from burr.tracking.server.api import build_router
 from burr.tracking.server.index import TrackingIndex
+from burr.tracking.server.persister_source import PersisterSource, parse_source
 from burr.tracking.server.queries import BadQuery
 
 logger = logging.getLogger(__name__)
@@ -111,14 +112,21 @@ def create_burr_ui_app(
     token: str | None = None,
     index_path: str | None = None,
     poll_interval: float = 0.5,
+    persister_dbs: Sequence[str | PersisterSource] = (),
 ) -> FastAPI:
     """A FastAPI app serving the tracker API at ``/api/v1`` and the UI at ``/``.
 
     ``storage_dir`` defaults to ``$BURR_STORAGE_DIR`` or ``~/.burr``; the index is kept at
-    ``<storage_dir>/.burr-index.sqlite`` unless ``index_path`` says otherwise.
+    ``<storage_dir>/.burr-index.sqlite`` unless ``index_path`` says otherwise. Each of
+    ``persister_dbs`` (``"PATH"`` or ``"PATH:TABLE"``, table default ``burr_state``) is shown as a
+    read-only project ``persister:<file stem>:<table>``; a bad one raises ``ValueError``.
     """
+    sources = [s if isinstance(s, PersisterSource) else parse_source(s) for s in persister_dbs]
     index = TrackingIndex(
-        resolve_storage_dir(storage_dir), index_path=index_path, poll_interval=poll_interval
+        resolve_storage_dir(storage_dir),
+        index_path=index_path,
+        poll_interval=poll_interval,
+        persister_sources=sources,
     )
 
     @contextlib.asynccontextmanager

@@ -20,6 +20,7 @@ from typing import Any
 
 from burr.tracking.server import _reader
 from burr.tracking.server._times import to_epoch
+from burr.tracking.server.persister_source import PersisterSource, SourceFollower, check_unique
 
 logger = logging.getLogger(__name__)
 
@@ -169,7 +170,10 @@ class TrackingIndex:
         index_path: str | None = None,
         poll_interval: float = 0.5,
         full_sweep_every: float = 10.0,
+        persister_sources: list[PersisterSource] | None = None,
     ) -> None:
+        self.sources = check_unique(list(persister_sources or []))
+        self._followers = [SourceFollower(s) for s in self.sources.values()]
         self.storage_dir = os.path.abspath(os.path.expanduser(storage_dir))
         os.makedirs(self.storage_dir, exist_ok=True)
         self.index_path = index_path or default_index_path(self.storage_dir)
@@ -250,6 +254,8 @@ class TrackingIndex:
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None
+        for follower in self._followers:
+            follower.close()
         with self.changed:
             self.changed.notify_all()
 
@@ -280,8 +286,9 @@ class TrackingIndex:
             projects = self._projects()
             for project, pdir in projects:
                 changed += self._scan_project(project, pdir, full)
+            changed += self._follow_sources()
             if full:
-                changed += self._forget_projects({p for p, _ in projects})
+                changed += self._forget_projects({p for p, _ in projects} | set(self.sources))
         if full and self._warm:
             self._full_cost = time.monotonic() - now
         if changed:
@@ -295,11 +302,33 @@ class TrackingIndex:
         try:
             with os.scandir(self.storage_dir) as it:
                 for e in it:
-                    if not e.name.startswith(".") and e.is_dir():
+                    if not e.name.startswith(".") and e.is_dir() and e.name not in self.sources:
                         out.append((e.name, e.path))
         except OSError:
             return []
         return out
+
+    def _follow_sources(self) -> int:
+        changed = 0
+        conn = self._write
+        for follower in self._followers:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                events: list[tuple[str, str | None, str, str]] = []
+                changed += follower.ingest(conn, events)
+                self._add_events(events)
+                conn.execute("COMMIT")
+            except sqlite3.Error as e:  # one unreadable source must not stop the others
+                conn.execute("ROLLBACK")
+                logger.warning("could not read persister table %s: %s", follower.source.project, e)
+        return changed
+
+    def _add_events(self, events: list[tuple[str, str | None, str, str]]) -> None:
+        if events:
+            conn = self._write
+            conn.executemany("INSERT INTO events(project, app_id, kind, data) VALUES (?,?,?,?)", events)
+            last = conn.execute("SELECT max(id) FROM events").fetchone()[0]
+            conn.execute("DELETE FROM events WHERE id <= ?", (last - MAX_EVENTS_KEPT,))
 
     def _scan_project(self, project: str, pdir: str, full: bool) -> int:
         try:
@@ -378,10 +407,7 @@ class TrackingIndex:
                 conn.execute("ROLLBACK TO app")
                 conn.execute("RELEASE app")
                 logger.warning("could not index %s/%s: %s", project, app_id, e)
-        if events:
-            conn.executemany("INSERT INTO events(project, app_id, kind, data) VALUES (?,?,?,?)", events)
-            last = conn.execute("SELECT max(id) FROM events").fetchone()[0]
-            conn.execute("DELETE FROM events WHERE id <= ?", (last - MAX_EVENTS_KEPT,))
+        self._add_events(events)
         return changed
 
     def _ingest_app(
