@@ -592,6 +592,28 @@ def _post_yield_failure(meta: ActionMeta, count: int) -> None:
     )
 
 
+# The four stream runners below keep their per-item loops as sync/async twins on purpose: a shared
+# driver would cost a call per item, which is more than an item costs (bench/core_stream.py). What
+# happens before and after the loop is shared here.
+
+
+def _checked_final(meta: ActionMeta, final: tuple[Any, Any]) -> tuple[Any, State[Any]]:
+    """A single-step stream's last ``(result, state)``, checked before the commit."""
+    result, returned = final
+    if not isinstance(returned, State):
+        raise _no_state_error(meta)
+    check_result_type(meta, result)
+    check_writes(meta, returned)
+    return result, returned
+
+
+def _reduced_final(meta: ActionMeta, pending: Any, state: State[Any]) -> tuple[Any, State[Any]]:
+    """A multi-step stream's last item reduced to ``(result, state)`` (``pending`` = that item)."""
+    if pending is _NOTHING:
+        raise _no_state_error(meta)
+    return check_reduce(meta, pending, state)
+
+
 def stream_single_sync(
     meta: ActionMeta,
     state: State[Any],
@@ -631,13 +653,9 @@ def stream_single_sync(
     finally:
         gen.close()  # release the generator's frame (and its references) before we commit
     del gen, item, last
-    result, returned = final
-    del final
-    if not isinstance(returned, State):
-        raise _no_state_error(meta)
-    check_result_type(meta, result)
-    check_writes(meta, returned)
-    yield result, returned
+    out = _checked_final(meta, final)
+    del final  # the commit may reuse lists only we hold (O(1) appends)
+    yield out
 
 
 def stream_multi_sync(
@@ -677,11 +695,9 @@ def stream_multi_sync(
             pending = item
     finally:
         gen.close()
-    if pending is _NOTHING:
-        raise _no_state_error(meta)
-    result, returned = check_reduce(meta, pending, state)
+    out = _reduced_final(meta, pending, state)
     del state, pending, gen
-    yield result, returned
+    yield out
 
 
 async def stream_single_async(
@@ -719,13 +735,9 @@ async def stream_single_async(
     finally:
         await gen.aclose()
     del gen, item, last
-    result, returned = final
-    del final
-    if not isinstance(returned, State):
-        raise _no_state_error(meta)
-    check_result_type(meta, result)
-    check_writes(meta, returned)
-    yield result, returned
+    out = _checked_final(meta, final)
+    del final  # the commit may reuse lists only we hold (O(1) appends)
+    yield out
 
 
 async def stream_multi_async(
@@ -763,8 +775,6 @@ async def stream_multi_async(
             pending = item
     finally:
         await gen.aclose()
-    if pending is _NOTHING:
-        raise _no_state_error(meta)
-    result, returned = check_reduce(meta, pending, state)
+    out = _reduced_final(meta, pending, state)
     del state, pending, gen
-    yield result, returned
+    yield out

@@ -1,9 +1,10 @@
 """A step of an action that has policies (retry, timeout) or exception transitions.
 
 The step's decisions (fire which hook, retry or not, how long to wait, route the error or raise)
-live in one generator, ``protocol``, that never calls user code nor waits: it *yields* effects
-(``Fire``, ``CALL``, ``Sleep``) and is sent their outcomes. ``step_sync``/``step_async`` are the two
-thin drivers executing those effects, so retries, timeouts and routing behave identically in
+live in one generator, ``protocol``, that never calls user code nor waits: it *yields* ``Call``
+effects (run an attempt, fire hooks, sleep) from an ``Effects`` table and is sent their outcomes
+(``burr.core._plan``). ``_step_drivers`` runs it as ``run_sync(protocol(..., SYNC))`` or
+``run_async(protocol(..., ASYNC))``, so retries, timeouts and routing behave identically in
 ``step``/``run`` and ``astep``/``arun``.
 
 Every attempt fires ``pre_run_step``/``post_run_step`` with ``attempt=n`` (1-based). A failed attempt
@@ -14,12 +15,13 @@ persisted once, with its final outcome (a failed attempt changed no state).
 from __future__ import annotations
 
 import contextvars
+import dataclasses
 import threading
 import time
-from collections.abc import Generator
 from typing import TYPE_CHECKING, Any, Callable
 
 from burr.core import _engine as engine
+from burr.core._plan import Plan, call
 from burr.core.policies import ActionTimeoutError, Interrupt, error_record
 
 if TYPE_CHECKING:
@@ -31,25 +33,14 @@ if TYPE_CHECKING:
     from burr.core.state import State
 
 
-class Fire:
-    """Effect: fire hook ``name``; ``final=False`` skips persister hooks (a retried attempt)."""
+@dataclasses.dataclass(frozen=True)
+class Effects:
+    """The I/O of a guarded step, as the sync or the async driver does it."""
 
-    __slots__ = ("name", "kwargs", "final")
+    attempt: Callable[..., Any]  # (meta, state, inputs) -> (result, state): run one attempt
+    fire: Callable[..., Any]  # (app, name, final, kwargs): final=False skips persister hooks
+    sleep: Callable[[float], Any]
 
-    def __init__(self, name: str, kwargs: dict[str, Any], final: bool = True) -> None:
-        self.name, self.kwargs, self.final = name, kwargs, final
-
-
-class Sleep:
-    """Effect: wait ``seconds`` before the next attempt."""
-
-    __slots__ = ("seconds",)
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-
-
-CALL = object()  # effect: run one attempt; the driver sends back (True, (result, state)) or (False, exc)
 
 StepOut = tuple["ActionMeta", Any, "State[Any]"]
 
@@ -61,7 +52,8 @@ def protocol(
     mid: State[Any],
     seq: int,
     processed: dict[str, Any],
-) -> Generator[Any, Any, StepOut]:
+    fx: Effects,
+) -> Plan[StepOut]:
     hooks = app._hooks
     policy = meta.policies.retry if meta.policies is not None else None
 
@@ -72,22 +64,25 @@ def protocol(
     while True:
         attempt += 1
         if hooks.pre_step:
-            yield Fire("pre_run_step", dict(inputs=processed, **kw(mid, attempt)))
-        ok, value = yield CALL
-        if ok:
-            result, returned = value
+            yield call(fx.fire, app, "pre_run_step", True, dict(inputs=processed, **kw(mid, attempt)))
+        try:
+            result, returned = yield call(fx.attempt, meta, mid, processed)
+        except BaseException as e:
+            exc: BaseException = e
+        else:
             new_state = app._state = engine.commit_step(prev, returned, meta.name, seq)
             if hooks.post_step:
-                yield Fire("post_run_step", dict(result=result, exception=None, **kw(new_state, attempt)))
+                post = dict(result=result, exception=None, **kw(new_state, attempt))
+                yield call(fx.fire, app, "post_run_step", True, post)
             return meta, result, new_state
-        exc: BaseException = value
         handleable = True  # a misused Interrupt is a programming error: never retried nor routed
         if isinstance(exc, Interrupt):
             checked = engine.check_interrupt(meta, exc)
             if checked is exc:
                 new_state = app._state = engine.paused_state(prev, exc, meta, seq)
                 if hooks.post_step:
-                    yield Fire("post_run_step", dict(result=None, exception=None, **kw(new_state, attempt)))
+                    post = dict(result=None, exception=None, **kw(new_state, attempt))
+                    yield call(fx.fire, app, "post_run_step", True, post)
                 return meta, None, new_state
             checked.__cause__ = exc
             exc, handleable = checked, False
@@ -95,14 +90,11 @@ def protocol(
             raise exc
         if handleable and policy is not None and attempt < policy.max_attempts and policy.should_retry(exc):
             if hooks.post_step:
-                yield Fire(
-                    "post_run_step",
-                    dict(result=None, exception=exc, will_retry=True, **kw(mid, attempt)),
-                    final=False,
-                )
+                post = dict(result=None, exception=exc, will_retry=True, **kw(mid, attempt))
+                yield call(fx.fire, app, "post_run_step", False, post)
             delay = policy.delay(attempt)
             if delay > 0:
-                yield Sleep(delay)
+                yield call(fx.sleep, delay)
             continue
         record = error_record(exc, meta.name, seq, attempt)
         routed = handleable and any(condition.matches(record) for condition, _ in meta.error_routes)
@@ -112,7 +104,8 @@ def protocol(
             new_state = app._state = mid
             app._log_failure(meta, new_state, processed)
         if hooks.post_step:
-            yield Fire("post_run_step", dict(result=None, exception=exc, **kw(new_state, attempt)))
+            post = dict(result=None, exception=exc, **kw(new_state, attempt))
+            yield call(fx.fire, app, "post_run_step", True, post)
         if routed:
             return meta, None, new_state
         raise exc
@@ -238,63 +231,21 @@ def _attempt_adapters(app: Application[Any]) -> Any:
     return cached
 
 
-def step_sync(
-    app: Application[Any],
-    meta: ActionMeta,
-    prev: State[Any],
-    mid: State[Any],
-    seq: int,
-    processed: dict[str, Any],
-) -> StepOut:
-    gen = protocol(app, meta, prev, mid, seq, processed)
-    reply: Any = None
-    try:
-        while True:
-            effect = gen.send(reply)
-            reply = None
-            if effect is CALL:
-                try:
-                    reply = (True, _call_sync(meta, mid, processed))
-                except BaseException as e:
-                    reply = (False, e)
-            elif type(effect) is Fire:
-                target = app._adapter_set if effect.final else _attempt_adapters(app)
-                target.call_all_lifecycle_hooks_sync(effect.name, **effect.kwargs)
-            else:
-                time.sleep(effect.seconds)
-    except StopIteration as stop:
-        return stop.value  # type: ignore[no-any-return]
-    finally:
-        gen.close()
+def _fire_sync(app: Application[Any], name: str, final: bool, kwargs: dict[str, Any]) -> None:
+    target = app._adapter_set if final else _attempt_adapters(app)
+    target.call_all_lifecycle_hooks_sync(name, **kwargs)
 
 
-async def step_async(
-    app: Application[Any],
-    meta: ActionMeta,
-    prev: State[Any],
-    mid: State[Any],
-    seq: int,
-    processed: dict[str, Any],
-) -> StepOut:
-    gen = protocol(app, meta, prev, mid, seq, processed)
-    reply: Any = None
-    try:
-        while True:
-            effect = gen.send(reply)
-            reply = None
-            if effect is CALL:
-                try:
-                    reply = (True, await _call_async(meta, mid, processed))
-                except BaseException as e:
-                    reply = (False, e)
-            elif type(effect) is Fire:
-                target = app._adapter_set if effect.final else _attempt_adapters(app)
-                await target.call_all_lifecycle_hooks_sync_and_async(effect.name, **effect.kwargs)
-            else:
-                import asyncio  # lazy: `import burr.core` must not pay for asyncio
+async def _fire_async(app: Application[Any], name: str, final: bool, kwargs: dict[str, Any]) -> None:
+    target = app._adapter_set if final else _attempt_adapters(app)
+    await target.call_all_lifecycle_hooks_sync_and_async(name, **kwargs)
 
-                await asyncio.sleep(effect.seconds)
-    except StopIteration as stop:
-        return stop.value  # type: ignore[no-any-return]
-    finally:
-        gen.close()
+
+async def _sleep_async(seconds: float) -> None:
+    import asyncio  # lazy: `import burr.core` must not pay for asyncio
+
+    await asyncio.sleep(seconds)
+
+
+SYNC = Effects(attempt=_call_sync, fire=_fire_sync, sleep=time.sleep)
+ASYNC = Effects(attempt=_call_async, fire=_fire_async, sleep=_sleep_async)

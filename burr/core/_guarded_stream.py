@@ -14,12 +14,12 @@ final ``post_run_step``.
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncGenerator, Generator
 from typing import TYPE_CHECKING, Any, Callable
 
 from burr.core import _engine as engine
-from burr.core._guarded import _attempt_adapters
+from burr.core._guarded import ASYNC, SYNC, Effects
+from burr.core._plan import Plan, call, run_async, run_sync
 from burr.core.policies import ERROR_KEY, Interrupt, error_record
 
 if TYPE_CHECKING:
@@ -67,10 +67,49 @@ def _retry_delay(meta: ActionMeta, exc: Exception, items: int, outcome: Outcome)
     return policy.delay(outcome.attempt)
 
 
-def _attempt_kwargs(
-    app: Application[Any], meta: ActionMeta, seq: int, mid: State[Any], exc: Exception, attempt: int
-) -> dict[str, Any]:
-    return dict(result=None, exception=exc, will_retry=True, **app._step_kwargs(meta, seq, mid, attempt))
+_RETRY: Any = object()  # _after_failure's answer when another attempt starts
+
+
+def _after_failure(
+    app: Application[Any],
+    meta: ActionMeta,
+    prev: State[Any],
+    mid: State[Any],
+    seq: int,
+    processed: dict[str, Any],
+    failure: Exception,
+    items: int,
+    outcome: Outcome,
+    fx: Effects,
+) -> Plan[Pair]:
+    """What an attempt's failure leads to: the final pair (paused or routed), ``_RETRY``, or raise.
+
+    Written once for both wrappers; ``fx`` fires the hooks and sleeps the sync or the async way.
+    """
+    if isinstance(failure, Interrupt):
+        return _paused_pair(meta, prev, failure, seq, outcome)
+    delay = _retry_delay(meta, failure, items, outcome)
+    if delay is not None:
+        hooks = app._hooks
+        if hooks.post_step:
+            post = dict(
+                result=None,
+                exception=failure,
+                will_retry=True,
+                **app._step_kwargs(meta, seq, mid, outcome.attempt),
+            )
+            yield call(fx.fire, app, "post_run_step", False, post)
+        if delay > 0:
+            yield call(fx.sleep, delay)
+        outcome.attempt += 1
+        if hooks.pre_step:
+            pre = dict(inputs=processed, **app._step_kwargs(meta, seq, mid, outcome.attempt))
+            yield call(fx.fire, app, "pre_run_step", True, pre)
+        return _RETRY
+    routed = _routed_pair(meta, prev, failure, seq, outcome)
+    if routed is None:
+        raise failure
+    return routed
 
 
 def wrap_sync(
@@ -83,7 +122,6 @@ def wrap_sync(
     make: Callable[[], Generator[Pair, None, None]],
     outcome: Outcome,
 ) -> Generator[Pair, None, None]:
-    hooks = app._hooks
     while True:
         gen = make()
         items = 0
@@ -97,28 +135,10 @@ def wrap_sync(
             failure = e
         finally:
             gen.close()
-        if isinstance(failure, Interrupt):
-            yield _paused_pair(meta, prev, failure, seq, outcome)
+        pair = run_sync(_after_failure(app, meta, prev, mid, seq, processed, failure, items, outcome, SYNC))
+        if pair is not _RETRY:
+            yield pair
             return
-        delay = _retry_delay(meta, failure, items, outcome)
-        if delay is not None:
-            if hooks.post_step:
-                _attempt_adapters(app).call_all_lifecycle_hooks_sync(
-                    "post_run_step", **_attempt_kwargs(app, meta, seq, mid, failure, outcome.attempt)
-                )
-            if delay > 0:
-                time.sleep(delay)
-            outcome.attempt += 1
-            if hooks.pre_step:
-                app._fire(
-                    "pre_run_step", inputs=processed, **app._step_kwargs(meta, seq, mid, outcome.attempt)
-                )
-            continue
-        routed = _routed_pair(meta, prev, failure, seq, outcome)
-        if routed is None:
-            raise failure
-        yield routed
-        return
 
 
 def interruptible_sync(
@@ -141,7 +161,6 @@ async def wrap_async(
     make: Callable[[], AsyncGenerator[Pair, None]],
     outcome: Outcome,
 ) -> AsyncGenerator[Pair, None]:
-    hooks = app._hooks
     while True:
         gen = make()
         items = 0
@@ -155,30 +174,11 @@ async def wrap_async(
             failure = e
         finally:
             await gen.aclose()
-        if isinstance(failure, Interrupt):
-            yield _paused_pair(meta, prev, failure, seq, outcome)
+        plan = _after_failure(app, meta, prev, mid, seq, processed, failure, items, outcome, ASYNC)
+        pair = await run_async(plan)
+        if pair is not _RETRY:
+            yield pair
             return
-        delay = _retry_delay(meta, failure, items, outcome)
-        if delay is not None:
-            if hooks.post_step:
-                await _attempt_adapters(app).call_all_lifecycle_hooks_sync_and_async(
-                    "post_run_step", **_attempt_kwargs(app, meta, seq, mid, failure, outcome.attempt)
-                )
-            if delay > 0:
-                import asyncio  # lazy: `import burr.core` must not pay for asyncio
-
-                await asyncio.sleep(delay)
-            outcome.attempt += 1
-            if hooks.pre_step:
-                await app._afire(
-                    "pre_run_step", inputs=processed, **app._step_kwargs(meta, seq, mid, outcome.attempt)
-                )
-            continue
-        routed = _routed_pair(meta, prev, failure, seq, outcome)
-        if routed is None:
-            raise failure
-        yield routed
-        return
 
 
 async def interruptible_async(

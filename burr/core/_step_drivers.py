@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from burr.core import _engine as engine
 from burr.core import _guarded
 from burr.core._engine import SEQUENCE_ID
+from burr.core._plan import run_async, run_sync
 from burr.core.application import _application_context
 from burr.core.policies import INTERRUPT_KEY, Interrupt
 from burr.core.state import State, _commit_ops, _vids
@@ -46,6 +47,39 @@ def _decide(app: Application[Any], prev: State[Any]) -> ActionMeta | None:
     app._next_for = prev
     app._next_val = nxt
     return nxt
+
+
+def _shaped(meta: ActionMeta, returned: Any) -> tuple[Any, State[Any]]:
+    """The action's return value as ``(result, state)``, checked (shared by both step drivers)."""
+    if type(returned) is State and meta.plain_result:
+        for key in meta.writes:
+            if key not in returned._d:
+                engine.check_writes(meta, returned)  # raises, naming the missing keys
+        return {}, returned
+    return engine.check_single(meta, returned)  # type: ignore[no-any-return]
+
+
+def _settle_failure(
+    app: Application[Any],
+    meta: ActionMeta,
+    prev: State[Any],
+    mid: State[Any] | None,
+    seq: int,
+    processed: dict[str, Any],
+    e: Exception,
+) -> tuple[State[Any], Exception | None]:
+    """After the action raised ``e``: set the app's state; return it and the step's failure.
+
+    The failure is None when ``e`` is a valid Interrupt (the step pauses: it commits the state the
+    action handed over plus the request). ``mid`` is None once the commit began.
+    """
+    failure = _failure(e, meta)
+    if failure is None:
+        new_state = app._state = engine.paused_state(prev, e, meta, seq)  # type: ignore[arg-type]
+        return new_state, None
+    new_state = app._state = mid if mid is not None else engine.abandoned_state(prev, seq)
+    app._log_failure(meta, new_state, processed)
+    return new_state, failure
 
 
 def step_sync(app: Application[Any], inputs: dict[str, Any] | None) -> StepOut | None:
@@ -91,7 +125,7 @@ def step_sync(app: Application[Any], inputs: dict[str, Any] | None) -> StepOut |
         tf = tracer_factory_context_var.set(tracer) if tracer is not None else None
         try:
             if meta.guarded:
-                out = _guarded.step_sync(app, meta, prev, mid, seq, processed)
+                out = run_sync(_guarded.protocol(app, meta, prev, mid, seq, processed, _guarded.SYNC))
                 if hooks.transition:
                     app._after_step(meta, seq)
                 return out
@@ -111,14 +145,7 @@ def step_sync(app: Application[Any], inputs: dict[str, Any] | None) -> StepOut |
             try:
                 call = meta.call_state
                 if call is not None and not processed:
-                    returned: Any = call(mid)
-                    if type(returned) is State and meta.plain_result:
-                        result = {}
-                        for key in meta.writes:
-                            if key not in returned._d:
-                                engine.check_writes(meta, returned)  # raises, naming the missing keys
-                    else:
-                        result, returned = engine.check_single(meta, returned)
+                    result, returned = _shaped(meta, call(mid))
                 else:
                     result, returned = engine.run_sync(meta, mid, processed)
                 mid = None  # type: ignore[assignment]  # only prev may hold lists at commit (O(1) appends)
@@ -130,16 +157,12 @@ def step_sync(app: Application[Any], inputs: dict[str, Any] | None) -> StepOut |
                     new_state = new_state.wipe(delete=[INTERRUPT_KEY])
                 app._state = new_state
             except Exception as e:
-                failure = _failure(e, meta)
-                if failure is None:
-                    new_state = app._state = engine.paused_state(prev, e, meta, seq)  # type: ignore[arg-type]
-                else:
-                    exc, result = failure, None
-                    new_state = app._state = mid if mid is not None else engine.abandoned_state(prev, seq)
-                    app._log_failure(meta, new_state, processed)
-                    if failure is e:
+                new_state, exc = _settle_failure(app, meta, prev, mid, seq, processed, e)
+                if exc is not None:
+                    result = None
+                    if exc is e:
                         raise
-                    raise failure from e
+                    raise exc from e
             finally:
                 for hook in hooks.post_step_fns:
                     hook(
@@ -163,7 +186,9 @@ def step_sync(app: Application[Any], inputs: dict[str, Any] | None) -> StepOut |
 
 
 async def step_async(app: Application[Any], inputs: dict[str, Any] | None) -> StepOut | None:
-    # step_sync's fast path, with awaits (keep the two in step)
+    # step_sync's fast path, with awaits (keep the two in step). What can be shared without cost is
+    # (_shaped, _settle_failure, _guarded.protocol); the commit stays inline in both because
+    # _commit_ops' reuse check counts references, and a helper's frame would add one.
     prev = app._state
     meta = app._next_val if app._next_for is prev else _decide(app, prev)
     d = prev._d
@@ -186,7 +211,7 @@ async def step_async(app: Application[Any], inputs: dict[str, Any] | None) -> St
         tf = tracer_factory_context_var.set(tracer) if tracer is not None else None
         try:
             if meta.guarded:
-                out = await _guarded.step_async(app, meta, prev, mid, seq, processed)
+                out = await run_async(_guarded.protocol(app, meta, prev, mid, seq, processed, _guarded.ASYNC))
                 if hooks.transition:
                     app._after_step(meta, seq)
                 return out
@@ -199,16 +224,7 @@ async def step_async(app: Application[Any], inputs: dict[str, Any] | None) -> St
                 # fix #13: a sync action runs in place, as under step()
                 call = meta.acall_state if meta.is_async else meta.call_state
                 if call is not None and not processed:
-                    returned: Any = call(mid)
-                    if meta.is_async:
-                        returned = await returned
-                    if type(returned) is State and meta.plain_result:
-                        result = {}
-                        for key in meta.writes:
-                            if key not in returned._d:
-                                engine.check_writes(meta, returned)  # raises, naming the missing keys
-                    else:
-                        result, returned = engine.check_single(meta, returned)
+                    result, returned = _shaped(meta, await call(mid) if meta.is_async else call(mid))
                 else:
                     result, returned = await engine.run_async(meta, mid, processed)
                 mid = None  # type: ignore[assignment]
@@ -220,16 +236,12 @@ async def step_async(app: Application[Any], inputs: dict[str, Any] | None) -> St
                     new_state = new_state.wipe(delete=[INTERRUPT_KEY])
                 app._state = new_state
             except Exception as e:
-                failure = _failure(e, meta)
-                if failure is None:
-                    new_state = app._state = engine.paused_state(prev, e, meta, seq)  # type: ignore[arg-type]
-                else:
-                    exc, result = failure, None
-                    new_state = app._state = mid if mid is not None else engine.abandoned_state(prev, seq)
-                    app._log_failure(meta, new_state, processed)
-                    if failure is e:
+                new_state, exc = _settle_failure(app, meta, prev, mid, seq, processed, e)
+                if exc is not None:
+                    result = None
+                    if exc is e:
                         raise
-                    raise failure from e
+                    raise exc from e
             finally:
                 if hooks.post_step:
                     await app._afire(

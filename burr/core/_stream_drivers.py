@@ -4,10 +4,15 @@ A streamed step is the engine's step split in two: everything up to ``pre_start_
 when ``stream_result`` returns; the action's items flow as the caller iterates the container; the
 commit and the closing hooks (``post_run_step``, ``post_run_execute_call``, ``post_end_stream``)
 happen when the stream ends, is abandoned, or raises.
+
+Each of these is written once, as a plan (``burr.core._plan``) that yields its hooks and runs as
+``Call`` effects; ``_Kind`` holds what differs (which hooks/step functions, container, stream
+runner). The sync and async entry points at the bottom only pick a driver.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import AsyncGenerator, Generator
 from typing import TYPE_CHECKING, Any, Callable
@@ -15,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from burr.core import _engine as engine
 from burr.core import _guarded_stream
 from burr.core._engine import PRIOR_STEP, ActionMeta
+from burr.core._plan import Emit, Plan, call, iterate_async, iterate_sync, run_async, run_sync
 from burr.core._streaming import AsyncStreamingResultContainer, StreamingResultContainer
 from burr.core.policies import INTERRUPT_KEY
 from burr.core.state import State
@@ -74,58 +80,127 @@ async def _anoop(item: Any) -> None:
     return None
 
 
+def _not_async_error(meta: ActionMeta) -> ValueError:
+    return ValueError(
+        f"Action: {meta.name} is not an async action, but is marked as streaming: astream_result() "
+        "needs an async generator (`async def` with `yield`). Use stream_result() for sync streaming "
+        "actions."
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class _Kind:
+    """What differs between the sync and the async stream driver; the plans below read only this.
+
+    ``fire``/``run``/``step`` name the app's methods (looked up per call: ``_fire`` may be bound
+    per instance), called through ``Call`` effects so the sync driver calls and the async one awaits.
+    """
+
+    is_async: bool
+    fire: str
+    run: str
+    step: str
+    container: Any
+    noop: Callable[[Any], Any]
+    stream_single: Callable[..., Any]
+    stream_multi: Callable[..., Any]
+    wrap: Callable[..., Any]
+    interruptible: Callable[..., Any]
+    wrong_kind: Callable[[ActionMeta], Exception | None]
+
+
+_SYNC = _Kind(
+    is_async=False,
+    fire="_fire",
+    run="_run",
+    step="_step",
+    container=StreamingResultContainer,
+    noop=_noop,
+    stream_single=engine.stream_single_sync,
+    stream_multi=engine.stream_multi_sync,
+    wrap=_guarded_stream.wrap_sync,
+    interruptible=_guarded_stream.interruptible_sync,
+    wrong_kind=lambda meta: engine._async_in_sync_error(meta) if meta.is_async else None,
+)
+_ASYNC = _Kind(
+    is_async=True,
+    fire="_afire",
+    run="_arun",
+    step="_astep",
+    container=AsyncStreamingResultContainer,
+    noop=_anoop,
+    stream_single=engine.stream_single_async,
+    stream_multi=engine.stream_multi_async,
+    wrap=_guarded_stream.wrap_async,
+    interruptible=_guarded_stream.interruptible_async,
+    wrong_kind=lambda meta: None if meta.is_async else _not_async_error(meta),
+)
+
+
 # ---------------------------------------------------------------------------------------------
-# sync
+# the logic, once: plans yield ``Call`` effects (hooks, running steps) that a driver performs
 # ---------------------------------------------------------------------------------------------
 
 
-def stream_result(
-    app: Application[Any], halt_after: list[str], halt_before: list[str] | None, inputs: dict[str, Any] | None
-) -> tuple[Action, StreamingResultContainer[Any, Any]]:
-    app.validate_correct_async_use()
-    method = ExecuteMethod.stream_result
+def _result_plan(
+    app: Application[Any],
+    kind: _Kind,
+    method: ExecuteMethod,
+    halt_after: list[str],
+    halt_before: list[str] | None,
+    inputs: dict[str, Any] | None,
+) -> Plan[tuple[Action, Any]]:
+    """``stream_result``: run up to the streamed action, then start streaming it."""
+    fire = getattr(app, kind.fire)
     token = app._exec_mark(method) if app._hooks.exec else None
     owner = token is not None
     handed_off = False
     try:
         if owner:
-            app._fire("pre_run_execute_call", **app._exec_kwargs(method))
+            yield call(fire, "pre_run_execute_call", **app._exec_kwargs(method))
         hb, ha, inputs = app._process_control_flow_params(halt_before, halt_after, inputs)
         meta = app._next_meta()
         if meta is None:
             raise _no_next_action(app)
         if meta.name not in ha:
-            app._run(set(ha) | set(hb), set(), inputs)
+            yield call(getattr(app, kind.run), set(ha) | set(hb), set(), inputs)
             meta = app._next_meta()
             if meta is None:
                 raise _no_next_action(app)
             if meta.name not in ha:
-                out = meta.action, StreamingResultContainer.pass_through(None, app.state)
+                out = meta.action, kind.container.pass_through(None, app.state)
                 if owner:
-                    app._fire("post_run_execute_call", exception=None, **app._exec_kwargs(method))
+                    yield call(fire, "post_run_execute_call", exception=None, **app._exec_kwargs(method))
                 handed_off = True
                 return out
-        action, container, handed_off = _start(app, meta, inputs, method if owner else None)
+        action, container, handed_off = yield from _start_plan(
+            app, kind, meta, inputs, method if owner else None
+        )
         return action, container
     except BaseException as e:
         if owner and not handed_off:
-            app._fire("post_run_execute_call", exception=e, **app._exec_kwargs(method))
+            yield call(fire, "post_run_execute_call", exception=e, **app._exec_kwargs(method))
         raise
     finally:
         if token is not None:
             app._exec_unmark(token)
 
 
-def _start(
-    app: Application[Any], meta: ActionMeta, inputs: dict[str, Any], exec_method: ExecuteMethod | None
-) -> tuple[Action, StreamingResultContainer[Any, Any], bool]:
+def _start_plan(
+    app: Application[Any],
+    kind: _Kind,
+    meta: ActionMeta,
+    inputs: dict[str, Any],
+    exec_method: ExecuteMethod | None,
+) -> Plan[tuple[Action, Any, bool]]:
     """Start streaming ``meta``; returns ``(action, container, post_exec_is_handled)``."""
+    fire = getattr(app, kind.fire)
     if not meta.streaming:
-        ran = app._step(inputs)
+        ran = yield call(getattr(app, kind.step), inputs)
         assert ran is not None
         if exec_method is not None:
-            app._fire("post_run_execute_call", exception=None, **app._exec_kwargs(exec_method))
-        return meta.action, StreamingResultContainer.pass_through(ran[1], ran[2]), True
+            yield call(fire, "post_run_execute_call", exception=None, **app._exec_kwargs(exec_method))
+        return meta.action, kind.container.pass_through(ran[1], ran[2]), True
     hooks = app._hooks
     prev = app._state
     seq = engine.next_sequence_id(prev)
@@ -136,31 +211,33 @@ def _start(
         app._consumed_answer = engine.check_resume(meta, prev, processed)
     outcome = _guarded_stream.Outcome()
     if hooks.pre_step:
-        app._fire("pre_run_step", inputs=processed, **app._step_kwargs(meta, seq, mid))
+        yield call(fire, "pre_run_step", inputs=processed, **app._step_kwargs(meta, seq, mid))
+    started = False  # a stream whose start was announced is always ended, sync and async alike
     try:
-        if meta.is_async:
-            raise engine._async_in_sync_error(meta)
+        if (wrong := kind.wrong_kind(meta)) is not None:
+            raise wrong
         if hooks.stream:
-            app._fire("pre_start_stream", **_stream_kwargs(app, meta, seq))
+            yield call(fire, "pre_start_stream", **_stream_kwargs(app, meta, seq))
+            started = True
         on_item = (
-            _item_reporter(app, meta, seq, 1 if meta.single_step else 0, app._fire) if hooks.stream else _noop
+            _item_reporter(app, meta, seq, 1 if meta.single_step else 0, fire) if hooks.stream else kind.noop
         )
         tracer = app._tracer_for(meta, processed, seq) if hooks.trace or meta.inject else None
         if meta.single_step:
-            make = functools.partial(
-                engine.stream_single_sync, meta, mid, processed, on_item, tracer, lambda: prev
-            )
+            make = functools.partial(kind.stream_single, meta, mid, processed, on_item, tracer, lambda: prev)
         else:
-            make = functools.partial(engine.stream_multi_sync, meta, mid, processed, on_item, tracer)
+            make = functools.partial(kind.stream_multi, meta, mid, processed, on_item, tracer)
         if meta.guarded:  # retries before the first item, error routes (keeps `mid` for new attempts)
-            gen = _guarded_stream.wrap_sync(app, meta, prev, mid, seq, processed, make, outcome)
+            gen = kind.wrap(app, meta, prev, mid, seq, processed, make, outcome)
         else:
-            gen = _guarded_stream.interruptible_sync(meta, prev, seq, make(), outcome)
+            gen = kind.interruptible(meta, prev, seq, make(), outcome)
         del make
     except Exception as e:
         app._log_failure(meta, mid, processed)
         if hooks.post_step:
-            app._fire("post_run_step", result=None, exception=e, **app._step_kwargs(meta, seq, mid))
+            yield call(fire, "post_run_step", result=None, exception=e, **app._step_kwargs(meta, seq, mid))
+        if started:
+            yield call(fire, "post_end_stream", **_stream_kwargs(app, meta, seq))
         raise
     del mid
 
@@ -171,7 +248,8 @@ def _start(
         app._state = new_state
         return result, new_state
 
-    def callback(result: Any, state: State[Any], exc: BaseException | None) -> None:
+    def end_plan(result: Any, state: State[Any], exc: BaseException | None) -> Plan[None]:
+        """The closing hooks, run by the container when the stream ends, is abandoned or raises."""
         try:
             if exc is not None:
                 result, state = None, app._state
@@ -181,7 +259,8 @@ def _start(
                 if not isinstance(exc, GeneratorExit):
                     app._log_failure(meta, state, processed)
             if hooks.post_step:
-                app._fire(
+                yield call(
+                    fire,
                     "post_run_step",
                     result=result,
                     exception=exc if exc is not None else outcome.routed,
@@ -192,15 +271,92 @@ def _start(
         finally:
             try:
                 if exec_method is not None:
-                    app._fire("post_run_execute_call", exception=exc, **app._exec_kwargs(exec_method))
+                    yield call(fire, "post_run_execute_call", exception=exc, **app._exec_kwargs(exec_method))
             finally:
                 if hooks.stream:
-                    app._fire("post_end_stream", **_stream_kwargs(app, meta, seq))
+                    yield call(fire, "post_end_stream", **_stream_kwargs(app, meta, seq))
 
-    container: StreamingResultContainer[Any, Any] = StreamingResultContainer(
-        gen, prev, process_result, callback
-    )
+    callback: Callable[..., Any]
+    if kind.is_async:
+
+        async def callback(result: Any, state: State[Any], exc: BaseException | None) -> None:
+            await run_async(end_plan(result, state, exc))
+
+    else:
+
+        def callback(result: Any, state: State[Any], exc: BaseException | None) -> None:
+            run_sync(end_plan(result, state, exc))
+
+    container = kind.container(gen, prev, process_result, callback)
     return meta.action, container, True
+
+
+def _iterate_plan(
+    app: Application[Any],
+    kind: _Kind,
+    method: ExecuteMethod,
+    halt_after: list[str] | None,
+    halt_before: list[str] | None,
+    inputs: dict[str, Any] | None,
+) -> Plan[None]:
+    """``stream_iterate``: ``Emit`` ``(action, container)`` per step, finish it, stop at a halt."""
+    if not kind.is_async:
+        app.validate_correct_async_use()
+    hb, ha, inputs = app._process_control_flow_params(halt_before, halt_after, inputs)
+    fire = getattr(app, kind.fire)
+    token = app._exec_mark(method) if app._hooks.exec else None
+    owner = token is not None
+    exc: BaseException | None = None
+    try:
+        if owner:
+            yield call(fire, "pre_run_execute_call", **app._exec_kwargs(method))
+        hb_set, ha_set = set(hb), set(ha)
+        guard = app._loop_guard(method.value, hb, ha)
+        while (meta := app._next_meta()) is not None:
+            if guard is not None:
+                guard()
+            action, container, _ = yield from _start_plan(app, kind, meta, inputs, None)
+            token = app._exec_yield(token)  # calls made while suspended fire their own hooks
+            try:
+                yield Emit((action, container))
+            finally:
+                token = app._exec_resume(owner, method)
+            yield call(container.get)  # the caller may have stopped early: finish (or close) the step
+            if _halts(app, meta, hb_set, ha_set):
+                return
+    except BaseException as e:
+        exc = e
+        raise
+    finally:
+        if owner:
+            try:
+                yield call(
+                    fire, "post_run_execute_call", exception=app._reported(exc), **app._exec_kwargs(method)
+                )
+            finally:
+                if token is not None:
+                    app._exec_unmark(token)
+
+
+def _halts(app: Application[Any], meta: ActionMeta, hb_set: set[str], ha_set: set[str]) -> bool:
+    """After ``meta``'s stream finished: does ``stream_iterate``/``astream_iterate`` stop here?"""
+    if INTERRUPT_KEY in app._state:  # a paused step waits for its answer
+        return True
+    nxt = app._next_meta()
+    return (nxt is not None and nxt.name in hb_set) or meta.name in ha_set
+
+
+# ---------------------------------------------------------------------------------------------
+# sync drivers
+# ---------------------------------------------------------------------------------------------
+
+
+def stream_result(
+    app: Application[Any], halt_after: list[str], halt_before: list[str] | None, inputs: dict[str, Any] | None
+) -> tuple[Action, StreamingResultContainer[Any, Any]]:
+    app.validate_correct_async_use()
+    plan = _result_plan(app, _SYNC, ExecuteMethod.stream_result, halt_after, halt_before, inputs)
+    return run_sync(plan)
 
 
 def stream_iterate(
@@ -209,220 +365,28 @@ def stream_iterate(
     halt_before: list[str] | None,
     inputs: dict[str, Any] | None,
 ) -> Generator[tuple[Action, StreamingResultContainer[Any, Any]], None, None]:
-    app.validate_correct_async_use()
-    hb, ha, inputs = app._process_control_flow_params(halt_before, halt_after, inputs)
-    method = ExecuteMethod.stream_iterate
-    token = app._exec_mark(method) if app._hooks.exec else None
-    owner = token is not None
-    exc: BaseException | None = None
-    try:
-        if owner:
-            app._fire("pre_run_execute_call", **app._exec_kwargs(method))
-        hb_set, ha_set = set(hb), set(ha)
-        guard = app._loop_guard("stream_iterate", hb, ha)
-        while (meta := app._next_meta()) is not None:
-            if guard is not None:
-                guard()
-            action, container, _ = _start(app, meta, inputs, None)
-            token = app._exec_yield(token)  # calls made while suspended fire their own hooks
-            try:
-                yield action, container
-            finally:
-                token = app._exec_resume(owner, method)
-            container.get()
-            if INTERRUPT_KEY in app._state:
-                return
-            nxt = app._next_meta()
-            if (nxt is not None and nxt.name in hb_set) or meta.name in ha_set:
-                return
-    except BaseException as e:
-        exc = e
-        raise
-    finally:
-        if owner:
-            try:
-                app._fire("post_run_execute_call", exception=app._reported(exc), **app._exec_kwargs(method))
-            finally:
-                if token is not None:
-                    app._exec_unmark(token)
+    # the plan starts on the first next(): argument errors surface there, as from a generator function
+    plan = _iterate_plan(app, _SYNC, ExecuteMethod.stream_iterate, halt_after, halt_before, inputs)
+    return iterate_sync(plan)
 
 
 # ---------------------------------------------------------------------------------------------
-# async
+# async drivers
 # ---------------------------------------------------------------------------------------------
 
 
 async def astream_result(
     app: Application[Any], halt_after: list[str], halt_before: list[str] | None, inputs: dict[str, Any] | None
 ) -> tuple[Action, AsyncStreamingResultContainer[Any, Any]]:
-    method = ExecuteMethod.astream_result
-    token = app._exec_mark(method) if app._hooks.exec else None
-    owner = token is not None
-    handed_off = False
-    try:
-        if owner:
-            await app._afire("pre_run_execute_call", **app._exec_kwargs(method))
-        hb, ha, inputs = app._process_control_flow_params(halt_before, halt_after, inputs)
-        meta = app._next_meta()
-        if meta is None:
-            raise _no_next_action(app)
-        if meta.name not in ha:
-            await app._arun(set(ha) | set(hb), set(), inputs)
-            meta = app._next_meta()
-            if meta is None:
-                raise _no_next_action(app)
-            if meta.name not in ha:
-                out = meta.action, AsyncStreamingResultContainer.pass_through(None, app.state)
-                if owner:
-                    await app._afire("post_run_execute_call", exception=None, **app._exec_kwargs(method))
-                handed_off = True
-                return out
-        action, container, handed_off = await _astart(app, meta, inputs, method if owner else None)
-        return action, container
-    except BaseException as e:
-        if owner and not handed_off:
-            await app._afire("post_run_execute_call", exception=e, **app._exec_kwargs(method))
-        raise
-    finally:
-        if token is not None:
-            app._exec_unmark(token)
+    plan = _result_plan(app, _ASYNC, ExecuteMethod.astream_result, halt_after, halt_before, inputs)
+    return await run_async(plan)
 
 
-async def _astart(
-    app: Application[Any], meta: ActionMeta, inputs: dict[str, Any], exec_method: ExecuteMethod | None
-) -> tuple[Action, AsyncStreamingResultContainer[Any, Any], bool]:
-    if not meta.streaming:
-        ran = await app._astep(inputs)
-        assert ran is not None
-        if exec_method is not None:
-            await app._afire("post_run_execute_call", exception=None, **app._exec_kwargs(exec_method))
-        return meta.action, AsyncStreamingResultContainer.pass_through(ran[1], ran[2]), True
-    hooks = app._hooks
-    prev = app._state
-    seq = engine.next_sequence_id(prev)
-    mid = engine.with_sequence_id(prev, seq)
-    app._state = mid
-    processed = app._inputs(meta, inputs, seq)
-    if INTERRUPT_KEY in prev:
-        app._consumed_answer = engine.check_resume(meta, prev, processed)
-    outcome = _guarded_stream.Outcome()
-
-    async def end_stream() -> None:
-        if hooks.stream:
-            await app._afire("post_end_stream", **_stream_kwargs(app, meta, seq))
-
-    if hooks.pre_step:
-        await app._afire("pre_run_step", inputs=processed, **app._step_kwargs(meta, seq, mid))
-    try:
-        if not meta.is_async:
-            raise ValueError(
-                f"Action: {meta.name} is not an async action, but is marked as streaming: astream_result() "
-                "needs an async generator (`async def` with `yield`). Use stream_result() for sync streaming "
-                "actions."
-            )
-        if hooks.stream:
-            await app._afire("pre_start_stream", **_stream_kwargs(app, meta, seq))
-        on_item = (
-            _item_reporter(app, meta, seq, 1 if meta.single_step else 0, app._afire)
-            if hooks.stream
-            else _anoop
-        )
-        tracer = app._tracer_for(meta, processed, seq) if hooks.trace or meta.inject else None
-        if meta.single_step:
-            amake = functools.partial(
-                engine.stream_single_async, meta, mid, processed, on_item, tracer, lambda: prev
-            )
-        else:
-            amake = functools.partial(engine.stream_multi_async, meta, mid, processed, on_item, tracer)
-        if meta.guarded:
-            gen = _guarded_stream.wrap_async(app, meta, prev, mid, seq, processed, amake, outcome)
-        else:
-            gen = _guarded_stream.interruptible_async(meta, prev, seq, amake(), outcome)
-        del amake
-    except Exception as e:
-        app._log_failure(meta, mid, processed)
-        if hooks.post_step:
-            await app._afire("post_run_step", result=None, exception=e, **app._step_kwargs(meta, seq, mid))
-        await end_stream()
-        raise
-    del mid
-
-    def process_result(result: Any, returned: State[Any]) -> tuple[Any, State[Any]]:
-        app._state = prev
-        commit = engine.commit if outcome.paused else engine.commit_step  # a pause keeps its request
-        new_state = commit(prev, returned, meta.name, seq)
-        app._state = new_state
-        return result, new_state
-
-    async def callback(result: Any, state: State[Any], exc: BaseException | None) -> None:
-        try:
-            if exc is not None:
-                result, state = None, app._state
-                container._result = (None, state)  # as in the sync driver
-                if not isinstance(exc, GeneratorExit):
-                    app._log_failure(meta, state, processed)
-            if hooks.post_step:
-                await app._afire(
-                    "post_run_step",
-                    result=result,
-                    exception=exc if exc is not None else outcome.routed,
-                    **app._step_kwargs(meta, seq, state, outcome.attempt),
-                )
-            if exc is None and hooks.transition:
-                app._after_step(meta, seq)
-        finally:
-            try:
-                if exec_method is not None:
-                    await app._afire("post_run_execute_call", exception=exc, **app._exec_kwargs(exec_method))
-            finally:
-                await end_stream()
-
-    container: AsyncStreamingResultContainer[Any, Any] = AsyncStreamingResultContainer(
-        gen, prev, process_result, callback
-    )
-    return meta.action, container, True
-
-
-async def astream_iterate(
+def astream_iterate(
     app: Application[Any],
     halt_after: list[str] | None,
     halt_before: list[str] | None,
     inputs: dict[str, Any] | None,
 ) -> AsyncGenerator[tuple[Action, AsyncStreamingResultContainer[Any, Any]], None]:
-    hb, ha, inputs = app._process_control_flow_params(halt_before, halt_after, inputs)
-    method = ExecuteMethod.astream_iterate
-    token = app._exec_mark(method) if app._hooks.exec else None
-    owner = token is not None
-    exc: BaseException | None = None
-    try:
-        if owner:
-            await app._afire("pre_run_execute_call", **app._exec_kwargs(method))
-        hb_set, ha_set = set(hb), set(ha)
-        guard = app._loop_guard("astream_iterate", hb, ha)
-        while (meta := app._next_meta()) is not None:
-            if guard is not None:
-                guard()
-            action, container, _ = await _astart(app, meta, inputs, None)
-            token = app._exec_yield(token)  # as in stream_iterate
-            try:
-                yield action, container
-            finally:
-                token = app._exec_resume(owner, method)
-            await container.get()
-            if INTERRUPT_KEY in app._state:
-                return
-            nxt = app._next_meta()
-            if (nxt is not None and nxt.name in hb_set) or meta.name in ha_set:
-                return
-    except BaseException as e:
-        exc = e
-        raise
-    finally:
-        if owner:
-            try:
-                await app._afire(
-                    "post_run_execute_call", exception=app._reported(exc), **app._exec_kwargs(method)
-                )
-            finally:
-                if token is not None:
-                    app._exec_unmark(token)
+    plan = _iterate_plan(app, _ASYNC, ExecuteMethod.astream_iterate, halt_after, halt_before, inputs)
+    return iterate_async(plan)  # as in stream_iterate

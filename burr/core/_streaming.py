@@ -8,7 +8,7 @@ when the caller abandoned it, ``None`` when it completed).
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Awaitable, Generator
+from collections.abc import AsyncGenerator, Generator
 from typing import TYPE_CHECKING, Any, Callable, Generic, Optional, TypeVar
 
 if TYPE_CHECKING:
@@ -21,15 +21,15 @@ StreamPair = tuple[Any, Optional["State[Any]"]]
 FinalPair = tuple[Any | None, "State[Any]"]
 
 
-class StreamingResultContainer(Generic[StateType, StreamResultType]):
-    """Iterate for intermediate results; ``get()`` drives the stream to the end and returns ``(result, state)``."""
+class _Container:
+    """What both containers hold; the per-item code stays in each (a shared call per item costs)."""
 
     def __init__(
         self,
-        streaming_result_generator: Generator[StreamPair, None, None],
+        streaming_result_generator: Any,  # a generator (sync container) or an async generator
         initial_state: State[Any],
         process_result: Callable[[Any, State[Any]], FinalPair],
-        callback: Callable[[Any | None, State[Any], BaseException | None], None],
+        callback: Callable[[Any | None, State[Any], BaseException | None], Any],  # awaited by the async one
     ) -> None:
         self.streaming_result_generator = streaming_result_generator
         self._initial_state = initial_state
@@ -37,6 +37,19 @@ class StreamingResultContainer(Generic[StateType, StreamResultType]):
         self._callback = callback
         self._result: FinalPair | None = None
         self._callback_realized = False
+
+    def _settle(self) -> FinalPair | None:
+        """At the end of iteration: fix the final pair; return it if the callback is still due."""
+        if self._result is None:  # abandoned or failed: the state the stream started from
+            self._result = (None, self._initial_state)
+        if self._callback_realized:
+            return None
+        self._callback_realized = True
+        return self._result
+
+
+class StreamingResultContainer(_Container, Generic[StateType, StreamResultType]):
+    """Iterate for intermediate results; ``get()`` drives the stream to the end and returns ``(result, state)``."""
 
     @staticmethod
     def pass_through(results: Any, final_state: State[Any]) -> StreamingResultContainer[Any, Any]:
@@ -70,11 +83,8 @@ class StreamingResultContainer(Generic[StateType, StreamResultType]):
                 exc = e
                 raise
             finally:
-                if self._result is None:
-                    self._result = (None, self._initial_state)
-                if not self._callback_realized:
-                    self._callback_realized = True
-                    self._callback(self._result[0], self._result[1], exc)
+                if (final := self._settle()) is not None:
+                    self._callback(final[0], final[1], exc)
 
         return drive()
 
@@ -86,22 +96,8 @@ class StreamingResultContainer(Generic[StateType, StreamResultType]):
         return self._result
 
 
-class AsyncStreamingResultContainer(Generic[StateType, StreamResultType]):
+class AsyncStreamingResultContainer(_Container, Generic[StateType, StreamResultType]):
     """The async twin of ``StreamingResultContainer``: ``async for`` items, ``await get()``."""
-
-    def __init__(
-        self,
-        streaming_result_generator: AsyncGenerator[StreamPair, None],
-        initial_state: State[Any],
-        process_result: Callable[[Any, State[Any]], FinalPair],
-        callback: Callable[[Any | None, State[Any], BaseException | None], Awaitable[None]],
-    ) -> None:
-        self.streaming_result_generator = streaming_result_generator
-        self._initial_state = initial_state
-        self._process_result = process_result
-        self._callback = callback
-        self._result: FinalPair | None = None
-        self._callback_realized = False
 
     @staticmethod
     def pass_through(results: Any, final_state: State[Any]) -> AsyncStreamingResultContainer[Any, Any]:
@@ -138,11 +134,8 @@ class AsyncStreamingResultContainer(Generic[StateType, StreamResultType]):
                 exc = e
                 raise
             finally:
-                if self._result is None:
-                    self._result = (None, self._initial_state)
-                if not self._callback_realized:
-                    self._callback_realized = True
-                    await self._callback(self._result[0], self._result[1], exc)
+                if (final := self._settle()) is not None:
+                    await self._callback(final[0], final[1], exc)
 
         return drive()
 

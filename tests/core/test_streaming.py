@@ -386,3 +386,16 @@ def test_streamed_append_extends_list_in_place() -> None:
     for i in range(1, 4):
         app.stream_result(halt_after=["talk"], inputs={"i": i})[1].get()
     assert id(app.state["history"]) == first_id and app.state["history"] == [0, 1, 2, 3]
+
+
+async def test_wrong_kind_of_streaming_action_fires_the_same_hooks_sync_and_async() -> None:
+    from tests.conftest import EventRecorder
+
+    sync_events, async_events = EventRecorder(), EventRecorder()
+    with pytest.raises(ValueError, match="Cannot run async"):
+        _app(sync_events, streamer=as1).stream_result(halt_after=["s1"])
+    with pytest.raises(ValueError, match="is not an async action"):
+        await _app(async_events, streamer=s1).astream_result(halt_after=["s1"])
+    assert sync_events.names() == async_events.names()
+    assert sync_events.names()[-3:] == ["pre_run_step", "post_run_step", "post_run_execute_call"]
+    assert "post_end_stream" not in sync_events.names()  # the stream never started
