@@ -36,6 +36,18 @@ def _spans(recorder: Any) -> list[tuple[str, str, str]]:
     ]
 
 
+def _one_action_app(fn: Any, recorder: Any) -> Any:
+    """An app of the single action ``fn`` with ``recorder`` as its hook."""
+    return (
+        ApplicationBuilder()
+        .with_actions(**{fn.__name__: fn})
+        .with_transitions()
+        .with_entrypoint(fn.__name__)
+        .with_hooks(recorder)
+        .build()
+    )
+
+
 def test_tracer_spans_fire_hooks_with_uids_and_action_name(recorder: Any) -> None:
     factory = TracerFactory("act", 0, "app", None, LifecycleAdapterSet(recorder))
     with factory("a"), factory("a1"):
@@ -84,14 +96,7 @@ def test_trace_inside_action_opens_span_and_logs(recorder: Any) -> None:
     def uses(state: State) -> State:
         return state.update(v=helper(3))
 
-    app = (
-        ApplicationBuilder()
-        .with_actions(uses=uses)
-        .with_transitions()
-        .with_entrypoint("uses")
-        .with_hooks(recorder)
-        .build()
-    )
+    app = _one_action_app(uses, recorder)
     app.step()
     spans = _spans(recorder)
     keys = [list(kw["attributes"]) for name, kw in recorder.events if name == "do_log_attributes"]
@@ -105,14 +110,7 @@ def test_trace_filters_inputs_and_uses_span_name(recorder: Any) -> None:
         filtered(1, secret=2)
         return state
 
-    app = (
-        ApplicationBuilder()
-        .with_actions(uses=uses)
-        .with_transitions()
-        .with_entrypoint("uses")
-        .with_hooks(recorder)
-        .build()
-    )
+    app = _one_action_app(uses, recorder)
     app.step()
     first = next(kw for name, kw in recorder.events if name == "do_log_attributes")
     span = next(kw["span"] for name, kw in recorder.events if name == "pre_start_span")
@@ -126,14 +124,7 @@ def test_trace_nests_under_injected_tracer_span(recorder: Any) -> None:
             helper(1)
         return state
 
-    app = (
-        ApplicationBuilder()
-        .with_actions(uses=uses)
-        .with_transitions()
-        .with_entrypoint("uses")
-        .with_hooks(recorder)
-        .build()
-    )
+    app = _one_action_app(uses, recorder)
     app.step()
     assert [uid for name, uid, _ in _spans(recorder) if name == "pre_start_span"] == ["0:0", "0:0.0"]
 
@@ -147,14 +138,7 @@ async def test_trace_async_function(recorder: Any) -> None:
     async def uses(state: State) -> State:
         return state.update(v=await ahelper(1))
 
-    app = (
-        ApplicationBuilder()
-        .with_actions(uses=uses)
-        .with_transitions()
-        .with_entrypoint("uses")
-        .with_hooks(recorder)
-        .build()
-    )
+    app = _one_action_app(uses, recorder)
     await app.astep()
     assert app.state["v"] == 2 and [n for n, _, _ in _spans(recorder)] == ["pre_start_span", "post_end_span"]
 
@@ -165,13 +149,6 @@ def test_tracer_factory_var_is_reset_after_step(recorder: Any) -> None:
         assert tracer_factory_context_var.get() is not None
         return state
 
-    app = (
-        ApplicationBuilder()
-        .with_actions(noop=noop)
-        .with_transitions()
-        .with_entrypoint("noop")
-        .with_hooks(recorder)
-        .build()
-    )
+    app = _one_action_app(noop, recorder)
     app.step()
     assert tracer_factory_context_var.get() is None
